@@ -1,0 +1,170 @@
+"""Engine configuration: frozen, validated at construction.
+
+``Config`` holds the engine-wide defaults. Per-call arguments such as
+``timeout=`` default to :data:`DEFAULT`, which means "use the engine's
+setting"; that is different from ``None``, which means "disabled".
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Final
+
+from ._errors import InvalidArgument
+from ._validation import check_headers, check_timeout
+from ._version import __version__
+
+__all__ = ["DEFAULT", "Config", "Default", "Retry"]
+
+log = logging.getLogger("httpops")
+
+
+class Default(enum.Enum):
+    """Type of :data:`DEFAULT`: "use the engine's setting"."""
+
+    DEFAULT = "DEFAULT"
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+#: Per-call sentinel meaning "use the engine's configured value".
+DEFAULT: Final = Default.DEFAULT
+
+MIB = 1024 * 1024
+
+
+def _check_positive_int(name: str, value: int, *, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidArgument(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Retry policy for failed requests (off unless ``Config.retry`` is set).
+
+    Attempts back off exponentially with jitter: ``backoff * 2**n`` seconds,
+    capped at ``max_backoff``, each multiplied by a random factor in
+    ``[1 - jitter, 1 + jitter]``. A ``Retry-After`` header on a retried
+    status is honoured (capped at ``max_backoff``).
+
+    Attributes:
+        attempts: Retries after the first try (so ``attempts=3`` is 4 tries).
+        backoff: Base delay in seconds.
+        max_backoff: Cap on any one delay, in seconds.
+        jitter: Relative jitter, 0 to 1.
+        statuses: Response statuses that are retried.
+        retry_non_idempotent: Also retry POST and PATCH (off: they may have
+            had an effect on the server).
+    """
+
+    attempts: int = 3
+    backoff: float = 0.25
+    max_backoff: float = 30.0
+    jitter: float = 0.2
+    statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
+    retry_non_idempotent: bool = False
+
+    def __post_init__(self) -> None:
+        _check_positive_int("Retry.attempts", self.attempts, minimum=0)
+        if not isinstance(self.backoff, (int, float)) or not 0 <= self.backoff < math.inf:
+            raise InvalidArgument(f"Retry.backoff must be >= 0, got {self.backoff!r}")
+        check_timeout("Retry.max_backoff", self.max_backoff, allow_none=False)
+        if not isinstance(self.jitter, (int, float)) or not 0 <= self.jitter <= 1:
+            raise InvalidArgument(f"Retry.jitter must be between 0 and 1, got {self.jitter!r}")
+        object.__setattr__(self, "statuses", frozenset(self.statuses))
+
+    def delay(self, attempt: int, rand: float, retry_after: float | None = None) -> float:
+        """Delay before retry number ``attempt`` (0-based); ``rand`` is in [0, 1)."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_backoff)
+        base: float = min(self.backoff * (2.0**attempt), self.max_backoff)
+        return base * (1 - self.jitter + 2 * self.jitter * rand)
+
+
+def _default_downloads_dir() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "share"
+    )
+    return os.path.join(base, "httpops", "downloads")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Engine-wide settings. Frozen; every field is validated at construction.
+
+    Attributes:
+        connect_timeout: Seconds to establish a connection.
+        read_timeout: Stall timeout: seconds without receiving a byte.
+        deadline: Seconds for a whole operation, or None for no deadline.
+        user_agent: The ``User-Agent`` header.
+        headers: Headers sent with every request (a per-call header wins).
+        max_workers: Worker threads for HTTP operations.
+        max_body_bytes: Limit for bodies held in memory; larger ones fail.
+        max_redirects: Redirects followed before failing.
+        verify: True to verify TLS certificates, a CA bundle path to trust
+            that bundle, or False to disable verification (logged).
+        retry: Retry policy, or None for no retries.
+        progress_interval: Minimum seconds between progress events of one
+            operation.
+        chunk_size: Bytes read from the socket at a time.
+        downloads_dir: Directory that relative download paths resolve under.
+        websocket_timeout: Default WebSocket connect/handshake timeout.
+        raise_callback_errors: Re-raise an exception from a user callback out
+            of ``poll()`` (for tests) instead of only logging it.
+    """
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    deadline: float | None = 300.0
+    user_agent: str = f"httpops/{__version__}"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    max_workers: int = 8
+    max_body_bytes: int = 64 * MIB
+    max_redirects: int = 10
+    verify: bool | str = True
+    retry: Retry | None = None
+    progress_interval: float = 0.1
+    chunk_size: int = 64 * 1024
+    downloads_dir: str = field(default_factory=_default_downloads_dir)
+    websocket_timeout: float = 15.0
+    raise_callback_errors: bool = False
+
+    def __post_init__(self) -> None:
+        check_timeout("connect_timeout", self.connect_timeout, allow_none=False)
+        check_timeout("read_timeout", self.read_timeout, allow_none=False)
+        check_timeout("deadline", self.deadline)
+        check_timeout("websocket_timeout", self.websocket_timeout, allow_none=False)
+        check_headers({"User-Agent": self.user_agent})
+        object.__setattr__(self, "headers", MappingProxyType(check_headers(self.headers)))
+        _check_positive_int("max_workers", self.max_workers)
+        _check_positive_int("max_body_bytes", self.max_body_bytes)
+        _check_positive_int("max_redirects", self.max_redirects, minimum=0)
+        _check_positive_int("chunk_size", self.chunk_size, minimum=1024)
+        if not isinstance(self.progress_interval, (int, float)) or not (
+            0 <= self.progress_interval < math.inf
+        ):
+            raise InvalidArgument(
+                f"progress_interval must be >= 0 seconds, got {self.progress_interval!r}"
+            )
+        if not isinstance(self.verify, (bool, str)):
+            raise InvalidArgument(
+                f"verify must be True, False or a CA bundle path, got {self.verify!r}"
+            )
+        if isinstance(self.verify, str) and not os.path.exists(self.verify):
+            raise InvalidArgument(f"verify: CA bundle {self.verify!r} does not exist")
+        if self.retry is not None and not isinstance(self.retry, Retry):
+            raise InvalidArgument(f"retry must be a Retry or None, got {self.retry!r}")
+        if not isinstance(self.downloads_dir, str) or not self.downloads_dir:
+            raise InvalidArgument(f"downloads_dir must be a path, got {self.downloads_dir!r}")
+
+    def log_insecure(self) -> None:
+        """Warn, once per engine, that certificate verification is off."""
+        if self.verify is False:
+            log.warning("TLS certificate verification is DISABLED (Config.verify=False)")

@@ -1,0 +1,709 @@
+"""Engine: the registry of live operations, submission, poll/wait, listeners, close.
+
+Thread boundary
+---------------
+* Methods that *start* work (``get``, ``post`` ...) validate their arguments
+  in the caller's thread, register an :class:`Operation` and hand a job to the
+  :class:`~httpops._worker.WorkerPool`. They never block on the network.
+* Jobs run on worker threads (:meth:`Engine._execute`) and end by *claiming*
+  the operation and putting its one :class:`~httpops._events.Completion` on
+  the :class:`~httpops._queue.EventQueue`.
+* ``poll()``/``wait()`` run on the host's thread and are the only places user
+  callbacks run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ._config import DEFAULT, Config, Default
+from ._errors import (
+    Canceled,
+    EngineClosed,
+    InvalidArgument,
+    OperationError,
+    ReentrantPollError,
+)
+from ._events import Completion, Event, Progress
+from ._listeners import ListenerRegistry
+from ._operation import TERMINAL, Operation, OperationCallback, State
+from ._queue import EventQueue
+from ._requests_transport import RequestsTransport
+from ._response import Response
+from ._transfer import Outcome, fetch
+from ._transport import Request, Transport
+from ._validation import (
+    check_callback,
+    check_headers,
+    check_params,
+    check_timeout,
+    check_url,
+    encode_json,
+)
+from ._worker import TaskContext, WorkerPool
+
+__all__ = ["Engine"]
+
+log = logging.getLogger("httpops")
+
+Work = Callable[[TaskContext], Outcome]
+Handler = Callable[[Any], None]
+
+_FORM = "application/x-www-form-urlencoded"
+_JSON = "application/json"
+
+
+class Engine:
+    """Non-blocking HTTP for a host that polls: workers do I/O, ``poll()`` runs callbacks.
+
+    Args:
+        config: Engine settings; defaults to ``Config()``.
+        transport: The HTTP transport (defaults to the ``requests`` one).
+        clock: Monotonic clock, injectable for tests.
+
+    Use as a context manager, or call :meth:`close` when done.
+    """
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        transport: Transport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if config is not None and not isinstance(config, Config):
+            raise InvalidArgument(f"config must be a httpops.Config, got {config!r}")
+        self.config = config or Config()
+        self.config.log_insecure()
+        self.clock = clock
+        self.transport: Transport = transport or RequestsTransport(
+            pool_maxsize=self.config.max_workers
+        )
+        self.events = EventQueue()
+        self.listeners = ListenerRegistry()
+        self._pool = WorkerPool(self.config.max_workers)
+        # Guards _live, _running, _next_id, _closed and every Operation.claim().
+        self._lock = threading.Lock()
+        self._live: dict[int, Operation] = {}
+        self._running: dict[int, TaskContext] = {}
+        self._next_id = 0
+        self._closed = False
+        # Things with close(deadline) that close() must also shut (WebSocket sessions).
+        self._resources: list[Any] = []
+        # Dispatch table: event type -> handler run on the polling thread.
+        self._handlers: dict[type, Handler] = {
+            Progress: self._dispatch_progress,
+            Completion: self._dispatch_completion,
+        }
+        # Held while dispatching; _poll_owner is the dispatching thread's ident.
+        self._poll_lock = threading.Lock()
+        self._poll_owner: int | None = None
+
+    # -- context manager ---------------------------------------------------------------
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called. Thread-safety: any thread."""
+        return self._closed
+
+    @property
+    def operations(self) -> dict[int, Operation]:
+        """A snapshot of the live (not yet completed) operations by id.
+
+        Thread-safety: any thread.
+        """
+        with self._lock:
+            return dict(self._live)
+
+    # -- starting work -----------------------------------------------------------------
+
+    def get(
+        self,
+        url: str,
+        callback: OperationCallback | None = None,
+        *,
+        on_progress: OperationCallback | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        timeout: float | Default = DEFAULT,
+        deadline: float | Default | None = DEFAULT,
+    ) -> Operation:
+        """Start a GET; ``op.value`` will be the :class:`Response`.
+
+        Args:
+            url: Absolute http:// or https:// URL.
+            callback: Called as ``callback(op)`` on the polling thread when done.
+            on_progress: Called as ``on_progress(op)`` as the body arrives.
+            headers: Extra request headers (they override the engine's).
+            params: Query parameters.
+            timeout: Connect and stall timeout in seconds (default: the config's).
+            deadline: Seconds for the whole operation; None for none.
+
+        Returns:
+            The :class:`Operation`, at once.
+
+        Raises:
+            InvalidURL, InvalidArgument, InvalidCallback, EngineClosed.
+
+        Thread-safety: any thread.
+        """
+        return self._http(
+            "get", "GET", url, None, None, callback, on_progress, headers, params, timeout,
+            deadline, want_json=False,
+        )  # fmt: skip
+
+    def get_json(
+        self,
+        url: str,
+        callback: OperationCallback | None = None,
+        *,
+        on_progress: OperationCallback | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        timeout: float | Default = DEFAULT,
+        deadline: float | Default | None = DEFAULT,
+    ) -> Operation:
+        """Start a GET whose body is decoded as JSON on the worker.
+
+        ``op.value`` is the decoded JSON (None for an empty body); invalid
+        JSON fails the operation with :class:`JSONDecodeError`. Arguments as
+        for :meth:`get`.
+
+        Thread-safety: any thread.
+        """
+        headers = {"Accept": _JSON, **check_headers(headers)}
+        return self._http(
+            "get", "GET", url, None, None, callback, on_progress, headers, params, timeout,
+            deadline, want_json=True,
+        )  # fmt: skip
+
+    def post(
+        self,
+        url: str,
+        data: str | bytes | dict[str, Any] | list[Any] | None = None,
+        callback: OperationCallback | None = None,
+        *,
+        content_type: str | None = None,
+        on_progress: OperationCallback | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        timeout: float | Default = DEFAULT,
+        deadline: float | Default | None = DEFAULT,
+    ) -> Operation:
+        """Start a POST; ``op.value`` will be the :class:`Response`.
+
+        ``data`` is sent as given: ``bytes`` as-is, ``str`` UTF-8 encoded as a
+        form body (``application/x-www-form-urlencoded``, as OTClient does),
+        a dict or list as JSON. ``content_type`` overrides the type.
+        ``on_progress`` reports the upload, then the response body.
+
+        Raises:
+            InvalidArgument: ``data`` of another type, or not JSON-serialisable.
+
+        Thread-safety: any thread.
+        """
+        body, kind = self._encode_body(data)
+        return self._http(
+            "post", "POST", url, body, content_type or kind, callback, on_progress, headers,
+            params, timeout, deadline, want_json=False,
+        )  # fmt: skip
+
+    def post_json(
+        self,
+        url: str,
+        data: Any,
+        callback: OperationCallback | None = None,
+        *,
+        on_progress: OperationCallback | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        timeout: float | Default = DEFAULT,
+        deadline: float | Default | None = DEFAULT,
+    ) -> Operation:
+        """POST ``data`` as JSON and decode the JSON answer on the worker.
+
+        Raises:
+            InvalidArgument: ``data`` is not JSON-serialisable (NaN included).
+
+        Thread-safety: any thread.
+        """
+        body = encode_json(data)
+        headers = {"Accept": _JSON, **check_headers(headers)}
+        return self._http(
+            "post", "POST", url, body, _JSON, callback, on_progress, headers, params, timeout,
+            deadline, want_json=True,
+        )  # fmt: skip
+
+    @staticmethod
+    def _encode_body(data: object) -> tuple[bytes | None, str | None]:
+        if data is None:
+            return b"", None
+        if isinstance(data, bytes):
+            return data, None
+        if isinstance(data, str):
+            return data.encode("utf-8"), _FORM
+        if isinstance(data, (dict, list)):
+            return encode_json(data), _JSON
+        raise InvalidArgument(
+            f"data must be str, bytes, dict, list or None, got {type(data).__name__}"
+        )
+
+    def _http(
+        self,
+        kind: str,
+        method: str,
+        url: str,
+        body: bytes | None,
+        content_type: str | None,
+        callback: OperationCallback | None,
+        on_progress: OperationCallback | None,
+        headers: Mapping[str, str] | None,
+        params: Mapping[str, Any] | None,
+        timeout: float | Default,
+        deadline: float | Default | None,
+        *,
+        want_json: bool,
+    ) -> Operation:
+        request = self.build_request(method, url, headers, params, timeout, body, content_type)
+        config = self.config
+
+        def work(ctx: TaskContext) -> Outcome:
+            return fetch(
+                ctx,
+                self.transport,
+                request,
+                retry=config.retry,
+                max_body_bytes=config.max_body_bytes,
+                chunk_size=config.chunk_size,
+                want_json=want_json,
+                clock=self.clock,
+            )
+
+        return self.start(kind, method, url, work, callback, on_progress, deadline)
+
+    def build_request(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        timeout: float | Default = DEFAULT,
+        body: bytes | None = None,
+        content_type: str | None = None,
+    ) -> Request:
+        """Validate per-call arguments and merge them with the config into a Request.
+
+        Raises:
+            InvalidURL, InvalidArgument: At the call.
+
+        Thread-safety: any thread.
+        """
+        check_url(url)
+        config = self.config
+        merged = {"User-Agent": config.user_agent, **config.headers}
+        if content_type is not None:
+            merged["Content-Type"] = content_type
+        merged.update(check_headers(headers))
+        if isinstance(timeout, Default):
+            connect, read = config.connect_timeout, config.read_timeout
+        else:
+            connect = read = check_timeout("timeout", timeout, allow_none=False) or 0.0
+        return Request(
+            method=method,
+            url=url,
+            headers=merged,
+            params=check_params(params),
+            body=body,
+            connect_timeout=connect,
+            read_timeout=read,
+            verify=config.verify,
+            max_redirects=config.max_redirects,
+        )
+
+    def start(
+        self,
+        kind: str,
+        method: str,
+        url: str,
+        work: Work,
+        callback: OperationCallback | None = None,
+        on_progress: OperationCallback | None = None,
+        deadline: float | Default | None = DEFAULT,
+    ) -> Operation:
+        """Register an operation and queue ``work(ctx)`` for a worker.
+
+        This is the extension point the download and image modules build on:
+        ``work`` runs on a worker, returns an :class:`Outcome` or raises an
+        :class:`OperationError`, and the engine turns either into exactly one
+        completion.
+
+        Raises:
+            InvalidCallback, InvalidArgument, EngineClosed: At the call.
+
+        Thread-safety: any thread.
+        """
+        check_callback("callback", callback)
+        check_callback("on_progress", on_progress)
+        seconds = self.config.deadline if isinstance(deadline, Default) else deadline
+        seconds = check_timeout("deadline", seconds)
+        with self._lock:
+            if self._closed:
+                raise EngineClosed(f"engine is closed; cannot start {method} {url}")
+            self._next_id += 1
+            op = Operation(self, self._next_id, kind, method, url, callback, on_progress)
+            self._live[op.id] = op
+        self._pool.submit(lambda: self._execute(op, work, seconds))
+        return op
+
+    def register(
+        self, kind: str, method: str, url: str, callback: OperationCallback | None = None
+    ) -> Operation:
+        """Register an operation that is driven by its own threads (a WebSocket).
+
+        The caller must finish it with :meth:`complete` exactly once.
+
+        Raises:
+            InvalidCallback, EngineClosed: At the call.
+
+        Thread-safety: any thread.
+        """
+        check_callback("callback", callback)
+        with self._lock:
+            if self._closed:
+                raise EngineClosed(f"engine is closed; cannot start {method} {url}")
+            self._next_id += 1
+            op = Operation(self, self._next_id, kind, method, url, callback)
+            self._live[op.id] = op
+        return op
+
+    # -- the worker side ---------------------------------------------------------------
+
+    def _execute(self, op: Operation, work: Work, deadline: float | None) -> None:
+        """Run one job on a worker thread and complete its operation."""
+        with self._lock:
+            if op.claimed:
+                return  # canceled while queued: its completion is already queued
+            op.move_to(State.RUNNING)
+            ctx = TaskContext(op, self.events, self.clock, self.config.progress_interval, deadline)
+            self._running[op.id] = ctx
+        try:
+            outcome = work(ctx)
+        except Canceled as err:
+            self.complete(op, State.CANCELED, error=err)
+        except OperationError as err:
+            self.complete(op, State.FAILED, error=err, response=err.response)
+        except Exception as exc:  # a bug: report it with the operation, never lose it
+            log.exception("internal error in %s %s", op.method, op.url)
+            bug = OperationError(op.method, op.url, f"internal error: {exc!r}")
+            self.complete(op, State.FAILED, error=bug)
+        else:
+            self.complete(
+                op, State.DONE, value=outcome.value, response=outcome.response, **outcome.extra
+            )
+        finally:
+            with self._lock:
+                self._running.pop(op.id, None)
+
+    def complete(
+        self,
+        op: Operation,
+        state: State,
+        *,
+        error: OperationError | None = None,
+        response: Response | None = None,
+        value: Any = None,
+        **extra: Any,
+    ) -> bool:
+        """Queue the one completion of ``op`` unless it already has one.
+
+        Returns:
+            True if this call completed it; False if it was already claimed.
+
+        Thread-safety: any thread.
+        """
+        with self._lock:
+            if not op.claim():
+                return False
+            self._live.pop(op.id, None)
+        self.events.put(Completion(op, state, error, response, value, extra))
+        return True
+
+    # -- cancel ------------------------------------------------------------------------
+
+    def cancel(self, op_or_id: Operation | int) -> bool:
+        """Cancel an operation: a queued one never starts, a running one stops.
+
+        Its one completion (state ``canceled``) is dispatched by the next
+        ``poll()``. A connect already in progress cannot be interrupted; its
+        result is discarded and no further callback of the operation runs.
+
+        Returns:
+            True if this call canceled it; False if it had already finished or
+            the id is unknown.
+
+        Thread-safety: any thread.
+        """
+        op_id = op_or_id.id if isinstance(op_or_id, Operation) else op_or_id
+        with self._lock:
+            op = self._live.get(op_id)
+            if op is None or not op.claim():
+                return False
+            self._live.pop(op_id, None)
+            ctx = self._running.get(op_id)
+        op.request_cancel()
+        if ctx is not None:
+            ctx.abort()
+        self.events.put(
+            Completion(op, State.CANCELED, Canceled(op.method, op.url, "canceled by the caller"))
+        )
+        return True
+
+    # -- the host side: poll and wait ----------------------------------------------------
+
+    def poll(self, max_events: int | None = None, budget: float | None = None) -> int:
+        """Run the callbacks of events that are ready, on this thread.
+
+        Args:
+            max_events: Dispatch at most this many events.
+            budget: Stop once this many seconds are spent (after at least one
+                event); the rest waits for the next call.
+
+        Returns:
+            How many events were dispatched.
+
+        Raises:
+            ReentrantPollError: Called from inside a callback.
+
+        Thread-safety: any thread, one at a time; the polling thread is where
+        callbacks run.
+        """
+        owner = self._poll_owner
+        if owner is not None and owner == threading.get_ident():
+            raise ReentrantPollError("poll()/wait() cannot be called from inside a callback")
+        if not self.events.items:
+            return 0
+        if max_events is not None and (
+            isinstance(max_events, bool) or not isinstance(max_events, int) or max_events < 1
+        ):
+            raise InvalidArgument(f"max_events must be an integer >= 1, got {max_events!r}")
+        if budget is not None and (not isinstance(budget, (int, float)) or not budget >= 0):
+            raise InvalidArgument(f"budget must be a number of seconds >= 0, got {budget!r}")
+        return self._dispatch(max_events, budget)
+
+    def _dispatch(self, max_events: int | None, budget: float | None) -> int:
+        events = self.events
+        handlers = self._handlers
+        with self._poll_lock:
+            self._poll_owner = threading.get_ident()
+            try:
+                # Snapshot: events queued by callbacks wait for the next tick.
+                limit = len(events.items)
+                if max_events is not None and max_events < limit:
+                    limit = max_events
+                stop_at = None if budget is None else self.clock() + budget
+                count = 0
+                while count < limit:
+                    event = events.pop()
+                    if event is None:
+                        break
+                    count += 1
+                    handlers[type(event)](event)
+                    if stop_at is not None and self.clock() >= stop_at:
+                        break
+                return count
+            finally:
+                self._poll_owner = None
+
+    def add_handler(self, event_type: type[Event], handler: Handler) -> None:
+        """Teach ``poll()`` a new event type (used by the WebSocket module).
+
+        Thread-safety: call before any such event is queued.
+        """
+        self._handlers = {**self._handlers, event_type: handler}
+
+    def call_user(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run a user callback; log (or re-raise, per config) what it raises.
+
+        Thread-safety: the polling thread only.
+        """
+        try:
+            fn(*args)
+        except Exception:
+            log.exception("httpops callback %r raised", fn)
+            if self.config.raise_callback_errors:
+                raise
+
+    def _dispatch_progress(self, event: Progress) -> None:
+        op = event.op
+        if op.cancel_requested or op.state in TERMINAL:
+            return  # canceled: no callback of it runs any more
+        op.received = event.received
+        op.total = event.total
+        op.speed = event.speed
+        total = event.total
+        op.progress = (
+            None
+            if total is None
+            else (100.0 if total <= 0 else min(100.0, event.received * 100.0 / total))
+        )
+        if op.on_progress is not None:
+            self.call_user(op.on_progress, op)
+        listeners = self.listeners.get(f"on_{op.kind}_progress")
+        if listeners:
+            args: tuple[Any, ...] = (op.id, op.url, op.progress)
+            if op.kind in ("download", "image"):
+                args = (*args, op.speed)
+            for fn in listeners:
+                self.call_user(fn, *args)
+
+    def _dispatch_completion(self, event: Completion) -> None:
+        op = event.op
+        op.move_to(event.state)
+        op.error = event.error
+        op.response = event.response
+        op.value = event.value
+        for name, value in event.extra.items():
+            setattr(op, name, value)
+        listener_name = "on_download" if op.kind == "image" else f"on_{op.kind}"
+        listeners = self.listeners.get(listener_name)
+        if listeners:
+            if op.kind in ("download", "image"):
+                args: tuple[Any, ...] = (op.id, op.url, op.error, op.path, op.checksum)
+            else:
+                args = (op.id, op.url, op.error, op.value)
+            for fn in listeners:
+                self.call_user(fn, *args)
+        # Last, as in http.lua, whose global onGet calls the operation's callback.
+        if op.callback is not None:
+            self.call_user(op.callback, op)
+
+    def wait(self, *ops: Operation, timeout: float | None = None) -> bool:
+        """Pump the queue on this thread until every given operation is done.
+
+        Returns:
+            True if all finished, False if ``timeout`` passed first.
+
+        Raises:
+            ReentrantPollError: Called from inside a callback.
+
+        Thread-safety: any thread that is not inside a callback.
+        """
+        check_timeout("timeout", timeout)
+        return self._pump_until(lambda: all(op.done for op in ops), timeout)
+
+    def run_until_idle(self, timeout: float | None = None) -> bool:
+        """Pump the queue until no operation is live and no event is waiting.
+
+        Returns:
+            True once idle, False if ``timeout`` passed first.
+
+        Thread-safety: any thread that is not inside a callback.
+        """
+        check_timeout("timeout", timeout)
+
+        def idle() -> bool:
+            with self._lock:
+                return not self._live and not self.events.items
+
+        return self._pump_until(idle, timeout)
+
+    def _pump_until(self, finished: Callable[[], bool], timeout: float | None) -> bool:
+        stop_at = None if timeout is None else self.clock() + timeout
+        while True:
+            self.poll()
+            if finished():
+                return True
+            remaining = None if stop_at is None else stop_at - self.clock()
+            if remaining is not None and remaining <= 0:
+                return False
+            # Short slices: another thread may dispatch what we wait for.
+            self.events.wait_nonempty(0.05 if remaining is None else min(remaining, 0.05))
+
+    # -- listeners and shutdown --------------------------------------------------------
+
+    def connect(self, **listeners: Callable[..., Any]) -> Callable[[], None]:
+        """Register global listeners by their seed names (``on_get=...``).
+
+        Names and signatures: ``on_get(operation_id, url, err, data)``,
+        ``on_get_progress(operation_id, url, progress)``, ``on_post``,
+        ``on_post_progress``, ``on_download(operation_id, url, err, path,
+        checksum)``, ``on_download_progress(operation_id, url, progress,
+        speed)``, ``on_ws_open``/``on_ws_message``/``on_ws_close``/
+        ``on_ws_error(operation_id, message)``. ``err`` is the
+        :class:`OperationError` or None; ``data`` is ``op.value``.
+
+        Returns:
+            A function that disconnects exactly these listeners.
+
+        Raises:
+            InvalidArgument: Unknown name. InvalidCallback: Not callable.
+
+        Thread-safety: any thread.
+        """
+        return self.listeners.connect(listeners)
+
+    def add_resource(self, resource: Any) -> None:
+        """Have :meth:`close` call ``resource.close_for_engine(deadline)``.
+
+        Thread-safety: any thread.
+        """
+        with self._lock:
+            if self._closed:
+                raise EngineClosed("engine is closed")
+            self._resources.append(resource)
+
+    def remove_resource(self, resource: Any) -> None:
+        """Forget a resource registered with :meth:`add_resource`. Thread-safety: any."""
+        with self._lock:
+            if resource in self._resources:
+                self._resources.remove(resource)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Cancel what is in flight, close sockets, and join every thread started.
+
+        Completions of the canceled operations stay queued; a later ``poll()``
+        still dispatches them. Calling close() again does nothing.
+
+        Thread-safety: any thread except a worker.
+        """
+        check_timeout("timeout", timeout, allow_none=False)
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            live = list(self._live.values())
+            resources, self._resources = self._resources, []
+        deadline = self.clock() + timeout
+        for op in live:
+            self.cancel(op)
+        for resource in resources:
+            try:
+                resource.close_for_engine(deadline)
+            except Exception:
+                log.exception("closing %r failed", resource)
+        stuck = self._pool.shutdown(deadline, self.clock)
+        self.transport.close()
+        self.events.wake()
+        if stuck:
+            names = ", ".join(t.name for t in stuck)
+            log.warning(
+                "close(): threads still blocked in the network after %ss: %s", timeout, names
+            )
+
+    def threads(self) -> list[threading.Thread]:
+        """Worker threads this engine started (for leak checks). Thread-safety: any."""
+        return self._pool.threads
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"{len(self._live)} live"
+        return f"<httpops.Engine {state}>"

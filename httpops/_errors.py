@@ -1,0 +1,226 @@
+"""The one exception hierarchy of httpops.
+
+Two families, never mixed: *usage* errors are raised at the call, in the
+caller's thread, because the caller did something wrong; *operation* errors
+are values delivered with a finished operation (``op.error``) because the
+network or the peer did something wrong. Operation errors are only raised
+when the caller asks for the result (``op.result()``).
+
+::
+
+    HttpopsError
+    ├── UsageError                  raised at the call
+    │   ├── InvalidArgument         (also ValueError) bad URL, timeout, path, JSON ...
+    │   │   └── InvalidURL          malformed URL or unsupported scheme
+    │   ├── InvalidCallback         (also TypeError) a callback that is not callable
+    │   ├── EngineClosed            (also RuntimeError) the engine was closed
+    │   ├── ReentrantPollError      (also RuntimeError) poll()/wait() inside a callback
+    │   └── WaitTimeout             (also TimeoutError) wait()/result() ran out of time
+    └── OperationError              delivered as ``op.error``; ``str()`` starts with a
+        │                           stable phrase that ported OTClient scripts match
+        ├── Canceled                "canceled"
+        ├── TransportError          the connection failed
+        │   ├── ResolveError        "resolve error"     DNS lookup failed
+        │   ├── ConnectError        "connection error"  refused, reset, unreachable
+        │   │   ├── TLSError        "connection error"  certificate or handshake failure
+        │   │   └── ConnectionDropped "connection error"  closed mid-response
+        │   ├── TimeoutError_       "timeout"           (also builtin TimeoutError)
+        │   │   ├── ConnectTimeout
+        │   │   ├── ReadTimeout     no byte arrived within the stall timeout
+        │   │   └── DeadlineExceeded  the whole operation took too long
+        │   └── TooManyRedirects    "redirect error"
+        ├── HTTPStatusError         "Invalid http status code (N)"; ``.response`` kept
+        ├── BodyTooLarge            "body too large"
+        └── JSONDecodeError         "JSON ERROR: ..." with the first 100 characters
+
+Every operation error carries ``method`` and ``url`` and its message names
+them, e.g. ``connection error: GET http://127.0.0.1:9/x: connection refused``.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._response import Response
+
+__all__ = [
+    "BodyTooLarge",
+    "Canceled",
+    "ConnectError",
+    "ConnectTimeout",
+    "ConnectionDropped",
+    "DeadlineExceeded",
+    "EngineClosed",
+    "HTTPStatusError",
+    "HttpopsError",
+    "InvalidArgument",
+    "InvalidCallback",
+    "InvalidURL",
+    "JSONDecodeError",
+    "OperationError",
+    "ReadTimeout",
+    "ReentrantPollError",
+    "ResolveError",
+    "TLSError",
+    "TimeoutError_",
+    "TooManyRedirects",
+    "TransportError",
+    "UsageError",
+    "WaitTimeout",
+]
+
+
+class HttpopsError(Exception):
+    """Base of every exception httpops raises or delivers."""
+
+
+# --- usage errors: raised at the call -------------------------------------------------
+
+
+class UsageError(HttpopsError):
+    """The caller used the API wrongly; raised at the call, in the caller's thread."""
+
+
+class InvalidArgument(UsageError, ValueError):
+    """An argument has a bad value (the message names it and the value)."""
+
+
+class InvalidURL(InvalidArgument):
+    """The URL is malformed or its scheme is not supported."""
+
+
+class InvalidCallback(UsageError, TypeError):
+    """A callback or listener is not callable."""
+
+
+class EngineClosed(UsageError, RuntimeError):
+    """The engine was closed; it accepts no new work."""
+
+
+class ReentrantPollError(UsageError, RuntimeError):
+    """``poll()`` or ``wait()`` was called from inside a callback."""
+
+
+class WaitTimeout(UsageError, builtins.TimeoutError):
+    """``wait()`` or ``result()`` ran out of time before the operation finished."""
+
+
+# --- operation errors: delivered with the operation -----------------------------------
+
+
+class OperationError(HttpopsError):
+    """A failure of one operation, delivered as ``op.error``.
+
+    Attributes:
+        method: The HTTP method (``"GET"``, ``"WS"`` ...).
+        url: The URL the operation was for.
+        detail: What happened, in a few words.
+    """
+
+    #: Stable first words of the message; OTClient scripts match on them.
+    phrase = "error"
+    #: The response, when one arrived (HTTP status errors, invalid JSON).
+    response: Response | None = None
+
+    def __init__(self, method: str, url: str, detail: str) -> None:
+        self.method = method
+        self.url = url
+        self.detail = detail
+        super().__init__(f"{self.phrase}: {method} {url}: {detail}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.method, self.url, self.detail))
+
+
+class Canceled(OperationError):
+    """The operation was canceled (by ``cancel()`` or ``Engine.close()``)."""
+
+    phrase = "canceled"
+
+
+class TransportError(OperationError):
+    """The connection could not be made or did not hold."""
+
+    phrase = "connection error"
+
+
+class ResolveError(TransportError):
+    """The host name could not be resolved."""
+
+    phrase = "resolve error"
+
+
+class ConnectError(TransportError):
+    """The connection was refused, reset or the host is unreachable."""
+
+
+class TLSError(ConnectError):
+    """The TLS handshake failed, most often an untrusted certificate."""
+
+
+class ConnectionDropped(ConnectError):
+    """The peer closed the connection before the response was complete."""
+
+
+class TimeoutError_(TransportError, builtins.TimeoutError):
+    """Something took longer than its timeout."""
+
+    phrase = "timeout"
+
+
+class ConnectTimeout(TimeoutError_):
+    """The connection was not established within the connect timeout."""
+
+
+class ReadTimeout(TimeoutError_):
+    """No data arrived within the stall (read) timeout."""
+
+
+class DeadlineExceeded(TimeoutError_):
+    """The whole operation took longer than its deadline."""
+
+
+class TooManyRedirects(TransportError):
+    """The redirect limit was reached."""
+
+    phrase = "redirect error"
+
+
+class BodyTooLarge(OperationError):
+    """The body is larger than the configured limit."""
+
+    phrase = "body too large"
+
+
+class HTTPStatusError(OperationError):
+    """The server answered with a status >= 400; the response stays available."""
+
+    def __init__(
+        self, method: str, url: str, status: int, response: Response | None = None
+    ) -> None:
+        self.status = status
+        self.response = response
+        self.phrase = f"Invalid http status code ({status})"
+        super().__init__(method, url, f"HTTP {status}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.method, self.url, self.status))
+
+
+class JSONDecodeError(OperationError):
+    """The body (or a WebSocket message) is not valid JSON.
+
+    ``str()`` starts with ``JSON ERROR:`` and quotes the first 100 characters.
+    """
+
+    phrase = "JSON ERROR"
+
+    def __init__(self, method: str, url: str, detail: str, snippet: str) -> None:
+        self.reason = detail
+        self.snippet = snippet[:100]
+        super().__init__(method, url, f"{detail}; body starts {self.snippet!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.method, self.url, self.reason, self.snippet))

@@ -1,0 +1,256 @@
+"""The ``requests`` transport: the only module that knows requests and urllib3.
+
+Runs on worker threads. Each worker thread gets its own ``requests.Session``
+(requests never documented ``Session`` as thread-safe, psf/requests#2766),
+and every session shares one cookie jar (``http.cookiejar`` locks
+internally), so a cookie set by one response is sent on the next request
+whichever worker runs it. Keep-alive connections are pooled per session.
+
+``trust_env`` is off on every session: requests would otherwise read proxy
+variables, ``.netrc`` and CA-bundle variables on *every* request. Proxy
+variables are read once, when the transport is created, instead.
+
+Library exceptions are translated to httpops errors in one place,
+:func:`translate`, most specific first.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import socket
+import ssl
+import threading
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import requests.adapters
+import requests.cookies
+import urllib3.exceptions
+
+from ._errors import (
+    ConnectError,
+    ConnectionDropped,
+    ConnectTimeout,
+    OperationError,
+    ReadTimeout,
+    ResolveError,
+    TLSError,
+    TooManyRedirects,
+)
+from ._response import Headers
+from ._transport import Request, UploadProgress
+
+__all__ = ["RequestsTransport", "translate"]
+
+log = logging.getLogger("httpops")
+
+
+class RequestsTransport:
+    """Transport over ``requests``: a session per worker thread, one cookie jar."""
+
+    def __init__(self, pool_maxsize: int = 10) -> None:
+        self.cookies = requests.cookies.RequestsCookieJar()
+        self._pool_maxsize = pool_maxsize
+        self._local = threading.local()
+        # Guards _sessions, the list close() walks.
+        self._lock = threading.Lock()
+        self._sessions: list[requests.Session] = []
+        # Read proxy settings once (see the module docstring).
+        self._env_proxies = urllib.request.getproxies()
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.trust_env = False
+            session.cookies = self.cookies
+            adapter = requests.adapters.HTTPAdapter(
+                pool_connections=4, pool_maxsize=self._pool_maxsize, max_retries=0
+            )
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    def _proxies_for(self, url: str) -> dict[str, str] | None:
+        if not self._env_proxies:
+            return None
+        host = urlsplit(url).hostname or ""
+        bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+        if bypass(host, self._env_proxies):
+            return None
+        return {k: v for k, v in self._env_proxies.items() if k in ("http", "https")}
+
+    def open(self, request: Request, on_upload: UploadProgress | None = None) -> RequestsStream:
+        """Send the request; return once headers arrived. Runs on a worker."""
+        session = self._session()
+        session.max_redirects = request.max_redirects
+        body: Any = request.body
+        if body is not None and on_upload is not None:
+            body = _ProgressBody(body, on_upload)
+        try:
+            resp = session.request(
+                request.method,
+                request.url,
+                params=request.params,
+                headers=request.headers,
+                data=body,
+                timeout=(request.connect_timeout, request.read_timeout),
+                verify=request.verify,
+                proxies=self._proxies_for(request.url),
+                stream=True,
+                allow_redirects=True,
+            )
+        except OperationError:
+            raise  # e.g. Canceled raised by the upload hook
+        except Exception as exc:
+            raise translate(exc, request) from exc
+        return RequestsStream(resp, request)
+
+    def close(self) -> None:
+        """Close every session's pooled connections. Thread-safety: any thread."""
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
+
+
+class _ProgressBody:
+    """A request body that reports how much of it was written.
+
+    It has ``read`` and ``__len__`` but no ``__iter__``, so requests sends it
+    with a Content-Length (not chunked) and urllib3 reads it in blocks.
+    """
+
+    def __init__(self, data: bytes, on_upload: UploadProgress) -> None:
+        self._data = memoryview(data)
+        self._pos = 0
+        self._on_upload = on_upload
+
+    def __len__(self) -> int:
+        return len(self._data) - self._pos
+
+    def read(self, size: int = -1) -> bytes:
+        start = self._pos
+        end = len(self._data) if size is None or size < 0 else min(start + size, len(self._data))
+        self._pos = end
+        if end > start:
+            self._on_upload(end, len(self._data))
+        return bytes(self._data[start:end])
+
+
+class RequestsStream:
+    """An open ``requests`` response read chunk by chunk on its worker."""
+
+    def __init__(self, resp: requests.Response, request: Request) -> None:
+        self._resp = resp
+        self._raw = resp.raw
+        self._request = request
+        self.status = resp.status_code
+        self.reason = resp.reason or ""
+        self.headers = Headers(resp.headers.items())
+        self.url = resp.url
+        self._at_eof = False
+
+    def read_chunk(self, size: int) -> bytes:
+        """Next 1..size body bytes as soon as any arrive; b"" at the end."""
+        try:
+            data: bytes = self._raw.read1(size, decode_content=True)
+        except Exception as exc:
+            raise translate(exc, self._request, reading_body=True) from exc
+        if not data:
+            self._at_eof = True
+        return data
+
+    def close(self) -> None:
+        """Return the connection to the pool if the body was read, else drop it."""
+        try:
+            if not self._at_eof:
+                self._raw.close()  # unread bytes: the connection cannot be reused
+            self._raw.release_conn()
+        except Exception:
+            log.debug("closing response of %s failed", self.url, exc_info=True)
+
+    def abort(self) -> None:
+        """Shut the socket down so a blocked read returns. Thread-safety: any thread."""
+        conn = getattr(self._raw, "_connection", None)
+        sock = getattr(conn, "sock", None)
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, then everything it wraps (urllib3 keeps the root in .reason)."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        current = stack.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        stack.append(getattr(current, "reason", None) if isinstance(current, Exception) else None)
+        stack.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
+        stack.append(current.__cause__)
+        stack.append(current.__context__)
+
+
+def translate(
+    exc: BaseException, request: Request, *, reading_body: bool = False
+) -> OperationError:
+    """Turn a requests/urllib3/OSError exception into an httpops operation error."""
+    method, url = request.method, request.url
+    chain = list(_causes(exc))
+
+    def has(*types: type[BaseException]) -> BaseException | None:
+        return next((e for e in chain if isinstance(e, types)), None)
+
+    if isinstance(exc, OperationError):
+        return exc
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return TooManyRedirects(method, url, f"more than {request.max_redirects} redirects")
+    if has(urllib3.exceptions.NameResolutionError, socket.gaierror):
+        host = urlsplit(url).hostname
+        return ResolveError(method, url, f"could not resolve host {host!r}")
+    if has(ConnectionRefusedError):
+        return ConnectError(method, url, "connection refused")
+    if has(requests.exceptions.SSLError, urllib3.exceptions.SSLError, ssl.SSLError):
+        root = has(ssl.SSLError) or exc
+        return TLSError(method, url, f"TLS failure: {_short(root)}")
+    timeout = has(requests.exceptions.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError)
+    # urllib3's NewConnectionError subclasses ConnectTimeoutError for history's sake.
+    if timeout is not None and not has(urllib3.exceptions.NewConnectionError):
+        return ConnectTimeout(
+            method, url, f"no connection within {request.connect_timeout:g}s (connect timeout)"
+        )
+    if has(requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError, socket.timeout):
+        return ReadTimeout(method, url, f"no data for {request.read_timeout:g}s (read timeout)")
+    incomplete = has(urllib3.exceptions.IncompleteRead)
+    if incomplete is not None:
+        return ConnectionDropped(
+            method, url, f"connection closed before the body was complete ({incomplete})"
+        )
+    if reading_body or has(
+        ConnectionResetError,
+        BrokenPipeError,
+        urllib3.exceptions.ProtocolError,
+        requests.exceptions.ChunkedEncodingError,
+    ):
+        if has(requests.exceptions.ContentDecodingError, urllib3.exceptions.DecodeError):
+            return ConnectionDropped(method, url, f"body could not be decoded: {_short(exc)}")
+        return ConnectionDropped(method, url, f"connection dropped: {_short(exc)}")
+    os_error = has(OSError)
+    if isinstance(os_error, OSError) and os_error.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+        return ConnectError(method, url, "host unreachable")
+    return ConnectError(method, url, _short(exc))
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."

@@ -1,0 +1,200 @@
+"""The worker side: a bounded pool of named threads and the per-task context.
+
+Everything here runs on worker threads (``httpops-worker-N``) except where a
+docstring says otherwise. Workers never call user code: they report through
+:class:`TaskContext`, which puts events on the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+
+from ._errors import Canceled, DeadlineExceeded
+from ._events import Progress
+from ._operation import Operation
+from ._queue import EventQueue
+from ._transport import Stream
+
+__all__ = ["TaskContext", "WorkerPool"]
+
+log = logging.getLogger("httpops")
+
+# Weight of the newest sample in the smoothed speed (exponential moving average).
+_SPEED_SMOOTHING = 0.3
+
+
+class WorkerPool:
+    """A bounded pool of named daemon threads that run jobs in FIFO order.
+
+    Threads start lazily, one per submitted job while none is idle, up to
+    ``max_workers``.
+    """
+
+    def __init__(self, max_workers: int, name_prefix: str = "httpops-worker") -> None:
+        self._max_workers = max_workers
+        self._name_prefix = name_prefix
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        # Counts workers waiting for a job, so submit() knows whether to start one.
+        self._idle = threading.Semaphore(0)
+        # Guards _threads and _shut_down.
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._shut_down = False
+
+    @property
+    def threads(self) -> list[threading.Thread]:
+        """The threads started so far. Thread-safety: any thread."""
+        with self._lock:
+            return list(self._threads)
+
+    def submit(self, job: Callable[[], None]) -> None:
+        """Queue ``job`` for a worker. Thread-safety: any thread."""
+        with self._lock:
+            if self._shut_down:
+                raise RuntimeError("worker pool is shut down")
+            self._jobs.put(job)
+            if self._idle.acquire(blocking=False) or len(self._threads) >= self._max_workers:
+                return
+            thread = threading.Thread(
+                target=self._work,
+                name=f"{self._name_prefix}-{len(self._threads) + 1}",
+                daemon=True,  # a stuck connect() must not keep the interpreter alive
+            )
+            self._threads.append(thread)
+        thread.start()
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            try:
+                job()
+            except BaseException:  # jobs handle their own errors; this is a last guard
+                log.exception("httpops worker job raised")
+            self._idle.release()
+
+    def shutdown(self, deadline: float, clock: Callable[[], float]) -> list[threading.Thread]:
+        """Stop accepting jobs, let every worker exit, join them until ``deadline``.
+
+        Returns:
+            Threads still alive at the deadline (stuck in a network call).
+
+        Thread-safety: any thread except a worker.
+        """
+        with self._lock:
+            self._shut_down = True
+            threads = list(self._threads)
+        for _ in threads:
+            self._jobs.put(None)  # one stop marker per worker, after queued jobs
+        for thread in threads:
+            thread.join(max(0.0, deadline - clock()))
+        return [t for t in threads if t.is_alive()]
+
+
+class TaskContext:
+    """What a running task uses to report progress and notice cancel or deadline.
+
+    One per running operation; created and used on its worker thread, except
+    :meth:`abort`, which any thread may call.
+    """
+
+    def __init__(
+        self,
+        op: Operation,
+        events: EventQueue,
+        clock: Callable[[], float],
+        progress_interval: float,
+        deadline: float | None,
+    ) -> None:
+        self.op = op
+        self._events = events
+        self._clock = clock
+        self._interval = progress_interval
+        self._started = clock()
+        self._deadline_at = None if deadline is None else self._started + deadline
+        self._deadline = deadline
+        self._last_report = -float("inf")
+        self._last_sample_time = self._started
+        self._last_sample_bytes = 0
+        self._speed = 0.0
+        # The response being read, so cancel/close can break a blocked read.
+        self.active_stream: Stream | None = None
+
+    def remaining(self) -> float | None:
+        """Seconds left before the deadline (None: no deadline)."""
+        if self._deadline_at is None:
+            return None
+        return self._deadline_at - self._clock()
+
+    def check(self) -> None:
+        """Raise if the operation was canceled or its deadline passed.
+
+        Raises:
+            Canceled: Cancel was requested.
+            DeadlineExceeded: The deadline passed.
+        """
+        if self.op.cancel_requested:
+            raise Canceled(self.op.method, self.op.url, "canceled by the caller")
+        if self._deadline_at is not None and self._clock() >= self._deadline_at:
+            raise DeadlineExceeded(
+                self.op.method, self.op.url, f"not finished within the {self._deadline:g}s deadline"
+            )
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep on the worker, waking early on cancel; then :meth:`check`."""
+        remaining = self.remaining()
+        if remaining is not None:
+            seconds = min(seconds, max(remaining, 0.0))
+        if seconds > 0:
+            self.op.wait_canceled(seconds)
+        self.check()
+
+    def restart_speed(self, received: int = 0) -> None:
+        """Start measuring speed afresh (a new attempt, or a resumed body)."""
+        self._last_sample_time = self._clock()
+        self._last_sample_bytes = received
+        self._speed = 0.0
+
+    def progress(
+        self, received: int, total: int | None, direction: str = "down", *, final: bool = False
+    ) -> None:
+        """Report bytes moved; rate-limited to one event per ``progress_interval``.
+
+        ``final=True`` always reports (the last figure before completion).
+        """
+        now = self._clock()
+        if not final and now - self._last_report < self._interval:
+            return
+        elapsed = now - self._last_sample_time
+        if elapsed > 0:
+            rate = (received - self._last_sample_bytes) / elapsed
+            self._speed = (
+                rate
+                if self._speed == 0.0
+                else (_SPEED_SMOOTHING * rate + (1 - _SPEED_SMOOTHING) * self._speed)
+            )
+            self._last_sample_time = now
+            self._last_sample_bytes = received
+        self._last_report = now
+        self._events.put(Progress(self.op, received, total, self._speed, direction))
+
+    def upload_progress(self, sent: int, total: int) -> None:
+        """Report request-body bytes written (a transport's upload hook)."""
+        self.check()
+        self.progress(sent, total, "up", final=sent >= total)
+
+    def abort(self) -> None:
+        """Break the blocked read of the active response, if any.
+
+        Thread-safety: any thread.
+        """
+        stream = self.active_stream
+        if stream is not None:
+            try:
+                stream.abort()
+            except Exception:  # the connection may already be gone
+                log.debug("abort of operation %d failed", self.op.id, exc_info=True)
