@@ -115,7 +115,18 @@ class Config:
             operation.
         chunk_size: Bytes read from the socket at a time.
         downloads_dir: Directory that relative download paths resolve under.
+        max_download_bytes: Default limit for a download's size (None: none).
+        download_deadline: Default deadline for downloads (None: none; the
+            stall timeout still applies).
+        image_cache_dir: Directory of the persistent image cache (default:
+            ``<downloads_dir>/../image-cache``).
         websocket_timeout: Default WebSocket connect/handshake timeout.
+        ws_ping_interval: Seconds between keep-alive pings (None: no pings).
+        ws_ping_timeout: Seconds to wait for a pong before the peer is dead.
+        ws_send_queue: Bound of the outbound message queue of one socket.
+        ws_high_water: Undelivered received messages of one socket at which
+            its session stops reading until the host polls them away.
+        ws_max_message_bytes: Largest incoming WebSocket message accepted.
         raise_callback_errors: Re-raise an exception from a user callback out
             of ``poll()`` (for tests) instead of only logging it.
     """
@@ -133,7 +144,15 @@ class Config:
     progress_interval: float = 0.1
     chunk_size: int = 64 * 1024
     downloads_dir: str = field(default_factory=_default_downloads_dir)
+    max_download_bytes: int | None = None
+    download_deadline: float | None = None
+    image_cache_dir: str | None = None
     websocket_timeout: float = 15.0
+    ws_ping_interval: float | None = 20.0
+    ws_ping_timeout: float = 10.0
+    ws_send_queue: int = 1024
+    ws_high_water: int = 1024
+    ws_max_message_bytes: int = 16 * MIB
     raise_callback_errors: bool = False
 
     def __post_init__(self) -> None:
@@ -141,6 +160,16 @@ class Config:
         check_timeout("read_timeout", self.read_timeout, allow_none=False)
         check_timeout("deadline", self.deadline)
         check_timeout("websocket_timeout", self.websocket_timeout, allow_none=False)
+        check_timeout("download_deadline", self.download_deadline)
+        check_timeout("ws_ping_interval", self.ws_ping_interval)
+        check_timeout("ws_ping_timeout", self.ws_ping_timeout, allow_none=False)
+        _check_positive_int("ws_send_queue", self.ws_send_queue)
+        _check_positive_int("ws_high_water", self.ws_high_water)
+        _check_positive_int("ws_max_message_bytes", self.ws_max_message_bytes)
+        if self.max_download_bytes is not None:
+            _check_positive_int("max_download_bytes", self.max_download_bytes)
+        if self.image_cache_dir is not None and not isinstance(self.image_cache_dir, str):
+            raise InvalidArgument(f"image_cache_dir must be a path, got {self.image_cache_dir!r}")
         check_headers({"User-Agent": self.user_agent})
         object.__setattr__(self, "headers", MappingProxyType(check_headers(self.headers)))
         _check_positive_int("max_workers", self.max_workers)

@@ -15,9 +15,10 @@ Thread boundary
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ._config import DEFAULT, Config, Default
@@ -242,6 +243,108 @@ class Engine:
         return self._http(
             "post", "POST", url, body, _JSON, callback, on_progress, headers, params, timeout,
             deadline, want_json=True,
+        )  # fmt: skip
+
+    def download(
+        self,
+        url: str,
+        file: str | os.PathLike[str],
+        callback: OperationCallback | None = None,
+        on_progress: OperationCallback | None = None,
+        *,
+        sha256: str | None = None,
+        resume: bool = True,
+        max_bytes: int | None | Default = DEFAULT,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | Default = DEFAULT,
+        deadline: float | None | Default = DEFAULT,
+    ) -> Operation:
+        """Download ``url`` to ``file``, streamed to disk and renamed into place when verified.
+
+        See :mod:`httpops._download` for the full behaviour (temporary file,
+        CRC32 and SHA-256, resume, path confinement).
+
+        Thread-safety: any thread.
+        """
+        from ._download import start_download
+
+        return start_download(
+            self, url, file, callback, on_progress, sha256=sha256, resume=resume,
+            max_bytes=max_bytes, headers=headers, timeout=timeout, deadline=deadline,
+        )  # fmt: skip
+
+    def download_image(
+        self,
+        url: str,
+        callback: OperationCallback | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | Default = DEFAULT,
+    ) -> Operation:
+        """Download an image into the persistent image cache; ``op.path`` is its file.
+
+        See :mod:`httpops._images`.
+
+        Thread-safety: any thread.
+        """
+        from ._images import start_image
+
+        return start_image(self, url, callback, headers=headers, timeout=timeout)
+
+    def websocket(
+        self,
+        url: str,
+        *,
+        on_open: Callable[..., Any] | None = None,
+        on_message: Callable[..., Any] | None = None,
+        on_close: Callable[..., Any] | None = None,
+        on_error: Callable[..., Any] | None = None,
+        timeout: float | Default = DEFAULT,
+        json: bool = False,
+        headers: Mapping[str, str] | None = None,
+        subprotocols: Sequence[str] | None = None,
+        reconnect: Any = None,
+        ping_interval: float | None | Default = DEFAULT,
+        ping_timeout: float | Default = DEFAULT,
+    ) -> Any:
+        """Open a WebSocket; returns its handle at once (``send``, ``close``).
+
+        See :mod:`httpops._websocket`.
+
+        Thread-safety: any thread.
+        """
+        from ._websocket import open_websocket
+
+        return open_websocket(
+            self, url, on_open=on_open, on_message=on_message, on_close=on_close,
+            on_error=on_error, timeout=timeout, json=json, headers=headers,
+            subprotocols=subprotocols, reconnect=reconnect, ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+        )  # fmt: skip
+
+    def websocket_json(
+        self,
+        url: str,
+        *,
+        on_open: Callable[..., Any] | None = None,
+        on_message: Callable[..., Any] | None = None,
+        on_close: Callable[..., Any] | None = None,
+        on_error: Callable[..., Any] | None = None,
+        timeout: float | Default = DEFAULT,
+        headers: Mapping[str, str] | None = None,
+        subprotocols: Sequence[str] | None = None,
+        reconnect: Any = None,
+        ping_interval: float | None | Default = DEFAULT,
+        ping_timeout: float | Default = DEFAULT,
+    ) -> Any:
+        """:meth:`websocket` with JSON messages, decoded on the session thread.
+
+        Thread-safety: any thread.
+        """
+        return self.websocket(
+            url, on_open=on_open, on_message=on_message, on_close=on_close, on_error=on_error,
+            timeout=timeout, json=True, headers=headers, subprotocols=subprotocols,
+            reconnect=reconnect, ping_interval=ping_interval, ping_timeout=ping_timeout,
         )  # fmt: skip
 
     @staticmethod

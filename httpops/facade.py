@@ -21,6 +21,8 @@ from typing import Any
 
 from ._default import default_engine
 from ._engine import Engine
+from ._facade_download import DownloadFacadeMixin
+from ._facade_websocket import WebSocketFacadeMixin
 from ._operation import Operation
 from ._response import Response
 from ._validation import check_callback, check_headers, check_timeout
@@ -41,7 +43,7 @@ def data_of(value: Any) -> Any:
     return value.text if isinstance(value, Response) else value
 
 
-class HTTPFacade:
+class HTTPFacade(DownloadFacadeMixin, WebSocketFacadeMixin):
     """The seed's ``HTTP`` table over an :class:`Engine`.
 
     Args:
