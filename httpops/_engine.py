@@ -35,6 +35,7 @@ from ._operation import TERMINAL, Operation, OperationCallback, State
 from ._queue import EventQueue
 from ._requests_transport import RequestsTransport
 from ._response import Response
+from ._scope import Scope
 from ._transfer import Outcome, fetch
 from ._transport import Request, Transport
 from ._validation import (
@@ -473,7 +474,8 @@ class Engine:
     ) -> Operation:
         """Register an operation that is driven by its own threads (a WebSocket).
 
-        The caller must finish it with :meth:`complete` exactly once.
+        The caller moves it to running with :meth:`mark_running` and must
+        finish it with :meth:`complete` exactly once.
 
         Raises:
             InvalidCallback, EngineClosed: At the call.
@@ -488,6 +490,21 @@ class Engine:
             op = Operation(self, self._next_id, kind, method, url, callback)
             self._live[op.id] = op
         return op
+
+    def mark_running(self, op: Operation) -> bool:
+        """Move a registered operation from queued to running.
+
+        Returns:
+            False if it was already completed (e.g. canceled), else True.
+
+        Thread-safety: any thread.
+        """
+        with self._lock:
+            if op.claimed:
+                return False
+            if op.state is State.QUEUED:
+                op.move_to(State.RUNNING)
+            return True
 
     # -- the worker side ---------------------------------------------------------------
 
@@ -648,7 +665,7 @@ class Engine:
 
     def _dispatch_progress(self, event: Progress) -> None:
         op = event.op
-        if op.cancel_requested or op.state in TERMINAL:
+        if op.cancel_requested or op.silenced or op.state in TERMINAL:
             return  # canceled: no callback of it runs any more
         op.received = event.received
         op.total = event.total
@@ -677,6 +694,8 @@ class Engine:
         op.value = event.value
         for name, value in event.extra.items():
             setattr(op, name, value)
+        if op.silenced:
+            return
         listener_name = "on_download" if op.kind == "image" else f"on_{op.kind}"
         listeners = self.listeners.get(listener_name)
         if listeners:
@@ -754,6 +773,26 @@ class Engine:
         Thread-safety: any thread.
         """
         return self.listeners.connect(listeners)
+
+    def scope(self) -> Scope:
+        """A :class:`Scope` whose operations are canceled and silenced together.
+
+        Thread-safety: any thread.
+        """
+        return Scope(self)
+
+    def set_wakeup(self, wakeup: Callable[[], object] | None) -> None:
+        """Call ``wakeup()`` from a worker whenever the queue goes from empty to non-empty.
+
+        Loop adapters use it to wake a host that sleeps between frames. It
+        runs on a worker thread: it must be quick, thread-safe and must not
+        call into the engine. Delivery never depends on it; ``poll()`` does
+        the dispatching.
+
+        Thread-safety: any thread.
+        """
+        check_callback("wakeup", wakeup)
+        self.events.on_wakeup = wakeup
 
     def add_resource(self, resource: Any) -> None:
         """Have :meth:`close` call ``resource.close_for_engine(deadline)``.

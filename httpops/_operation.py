@@ -99,6 +99,7 @@ class Operation:
         "_cancel_event",
         "_claimed",
         "_engine",
+        "_silenced",
         "callback",
         "checksum",
         "error",
@@ -148,6 +149,8 @@ class Operation:
         self._cancel_event = threading.Event()
         # True once a completion has been enqueued (guarded by the engine lock).
         self._claimed = False
+        # True once its owner said no callback of it may run any more.
+        self._silenced = False
 
     # -- state machine (called by the engine; see module docstring) --------------------
 
@@ -171,6 +174,20 @@ class Operation:
     def claimed(self) -> bool:
         """Whether a completion has been enqueued (the result is decided)."""
         return self._claimed
+
+    @property
+    def silenced(self) -> bool:
+        """Whether no callback or listener of this operation may run any more."""
+        return self._silenced
+
+    def silence(self) -> None:
+        """From now on run none of this operation's callbacks or listeners.
+
+        Its state still changes when its completion is dispatched.
+
+        Thread-safety: any thread.
+        """
+        self._silenced = True
 
     @property
     def cancel_requested(self) -> bool:
