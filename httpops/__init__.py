@@ -19,6 +19,7 @@ from ._engine import Engine
 from ._errors import (
     BodyTooLarge,
     Canceled,
+    ChecksumMismatch,
     ConnectError,
     ConnectionDropped,
     ConnectTimeout,
@@ -28,6 +29,7 @@ from ._errors import (
     HTTPStatusError,
     InvalidArgument,
     InvalidCallback,
+    InvalidImage,
     InvalidURL,
     JSONDecodeError,
     OperationError,
@@ -39,11 +41,14 @@ from ._errors import (
     TooManyRedirects,
     TransportError,
     UsageError,
+    VerificationError,
     WaitTimeout,
 )
 from ._operation import Operation, State
 from ._response import Headers, Response
 from ._version import __version__
+from ._ws_handle import WebSocket
+from ._ws_policy import Reconnect
 from .facade import HTTP, HTTPFacade
 
 __all__ = [
@@ -51,6 +56,7 @@ __all__ = [
     "HTTP",
     "BodyTooLarge",
     "Canceled",
+    "ChecksumMismatch",
     "Config",
     "ConnectError",
     "ConnectTimeout",
@@ -64,11 +70,13 @@ __all__ = [
     "HttpopsError",
     "InvalidArgument",
     "InvalidCallback",
+    "InvalidImage",
     "InvalidURL",
     "JSONDecodeError",
     "Operation",
     "OperationError",
     "ReadTimeout",
+    "Reconnect",
     "ReentrantPollError",
     "ResolveError",
     "Response",
@@ -79,7 +87,9 @@ __all__ = [
     "TooManyRedirects",
     "TransportError",
     "UsageError",
+    "VerificationError",
     "WaitTimeout",
+    "WebSocket",
     "__version__",
     "close_default_engine",
     "default_engine",

@@ -19,7 +19,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._config import DEFAULT, Config, Default
 from ._errors import (
@@ -47,6 +47,10 @@ from ._validation import (
     encode_json,
 )
 from ._worker import TaskContext, WorkerPool
+
+if TYPE_CHECKING:
+    from ._ws_handle import WebSocket
+    from ._ws_policy import Reconnect
 
 __all__ = ["Engine"]
 
@@ -92,6 +96,8 @@ class Engine:
         self._lock = threading.Lock()
         self._live: dict[int, Operation] = {}
         self._running: dict[int, TaskContext] = {}
+        # Cancel hooks of registered operations (a WebSocket closes its socket), by id.
+        self._cancel_hooks: dict[int, Callable[[], None]] = {}
         self._next_id = 0
         self._closed = False
         # Things with close(deadline) that close() must also shut (WebSocket sessions).
@@ -304,10 +310,10 @@ class Engine:
         json: bool = False,
         headers: Mapping[str, str] | None = None,
         subprotocols: Sequence[str] | None = None,
-        reconnect: Any = None,
+        reconnect: Reconnect | None = None,
         ping_interval: float | None | Default = DEFAULT,
         ping_timeout: float | Default = DEFAULT,
-    ) -> Any:
+    ) -> WebSocket:
         """Open a WebSocket; returns its handle at once (``send``, ``close``).
 
         See :mod:`httpops._websocket`.
@@ -334,10 +340,10 @@ class Engine:
         timeout: float | Default = DEFAULT,
         headers: Mapping[str, str] | None = None,
         subprotocols: Sequence[str] | None = None,
-        reconnect: Any = None,
+        reconnect: Reconnect | None = None,
         ping_interval: float | None | Default = DEFAULT,
         ping_timeout: float | Default = DEFAULT,
-    ) -> Any:
+    ) -> WebSocket:
         """:meth:`websocket` with JSON messages, decoded on the session thread.
 
         Thread-safety: any thread.
@@ -470,12 +476,20 @@ class Engine:
         return op
 
     def register(
-        self, kind: str, method: str, url: str, callback: OperationCallback | None = None
+        self,
+        kind: str,
+        method: str,
+        url: str,
+        callback: OperationCallback | None = None,
+        *,
+        on_cancel: Callable[[], None] | None = None,
     ) -> Operation:
         """Register an operation that is driven by its own threads (a WebSocket).
 
         The caller moves it to running with :meth:`mark_running` and must
-        finish it with :meth:`complete` exactly once.
+        finish it with :meth:`complete` exactly once. ``on_cancel`` (internal
+        code, never user code: quick, non-blocking) is called once, without
+        locks held, if :meth:`cancel` claims the operation.
 
         Raises:
             InvalidCallback, EngineClosed: At the call.
@@ -489,6 +503,8 @@ class Engine:
             self._next_id += 1
             op = Operation(self, self._next_id, kind, method, url, callback)
             self._live[op.id] = op
+            if on_cancel is not None:
+                self._cancel_hooks[op.id] = on_cancel
         return op
 
     def mark_running(self, op: Operation) -> bool:
@@ -513,6 +529,8 @@ class Engine:
         with self._lock:
             if op.claimed:
                 return  # canceled while queued: its completion is already queued
+            if self._closed:
+                return  # close() is canceling every live operation; never start one now
             op.move_to(State.RUNNING)
             ctx = TaskContext(op, self.events, self.clock, self.config.progress_interval, deadline)
             self._running[op.id] = ctx
@@ -531,8 +549,10 @@ class Engine:
                 op, State.DONE, value=outcome.value, response=outcome.response, **outcome.extra
             )
         finally:
-            with self._lock:
-                self._running.pop(op.id, None)
+            # complete() normally dropped it already: skip a second trip through the lock.
+            if op.id in self._running:
+                with self._lock:
+                    self._running.pop(op.id, None)
 
     def complete(
         self,
@@ -555,6 +575,8 @@ class Engine:
             if not op.claim():
                 return False
             self._live.pop(op.id, None)
+            self._running.pop(op.id, None)
+            self._cancel_hooks.pop(op.id, None)
         self.events.put(Completion(op, state, error, response, value, extra))
         return True
 
@@ -580,9 +602,12 @@ class Engine:
                 return False
             self._live.pop(op_id, None)
             ctx = self._running.get(op_id)
+            hook = self._cancel_hooks.pop(op_id, None)
         op.request_cancel()
         if ctx is not None:
             ctx.abort()
+        if hook is not None:
+            hook()
         self.events.put(
             Completion(op, State.CANCELED, Canceled(op.method, op.url, "canceled by the caller"))
         )
@@ -610,14 +635,15 @@ class Engine:
         owner = self._poll_owner
         if owner is not None and owner == threading.get_ident():
             raise ReentrantPollError("poll()/wait() cannot be called from inside a callback")
-        if not self.events.items:
-            return 0
+        # Checked even when idle, so a bad argument fails at once, not on a busy frame.
         if max_events is not None and (
             isinstance(max_events, bool) or not isinstance(max_events, int) or max_events < 1
         ):
             raise InvalidArgument(f"max_events must be an integer >= 1, got {max_events!r}")
         if budget is not None and (not isinstance(budget, (int, float)) or not budget >= 0):
             raise InvalidArgument(f"budget must be a number of seconds >= 0, got {budget!r}")
+        if not self.events.items:
+            return 0
         return self._dispatch(max_events, budget)
 
     def _dispatch(self, max_events: int | None, budget: float | None) -> int:

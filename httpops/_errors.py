@@ -31,7 +31,10 @@ when the caller asks for the result (``op.result()``).
         │   └── TooManyRedirects    "redirect error"
         ├── HTTPStatusError         "Invalid http status code (N)"; ``.response`` kept
         ├── BodyTooLarge            "body too large"
-        └── JSONDecodeError         "JSON ERROR: ..." with the first 100 characters
+        ├── JSONDecodeError         "JSON ERROR: ..." with the first 100 characters
+        └── VerificationError       "verification error"  a download failed its check
+            ├── ChecksumMismatch    the SHA-256 is not the expected one
+            └── InvalidImage        the body is not a PNG/JPEG/GIF/WebP/BMP image
 
 Every operation error carries ``method`` and ``url`` and its message names
 them, e.g. ``connection error: GET http://127.0.0.1:9/x: connection refused``.
@@ -48,6 +51,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BodyTooLarge",
     "Canceled",
+    "ChecksumMismatch",
     "ConnectError",
     "ConnectTimeout",
     "ConnectionDropped",
@@ -57,6 +61,7 @@ __all__ = [
     "HttpopsError",
     "InvalidArgument",
     "InvalidCallback",
+    "InvalidImage",
     "InvalidURL",
     "JSONDecodeError",
     "OperationError",
@@ -68,6 +73,7 @@ __all__ = [
     "TooManyRedirects",
     "TransportError",
     "UsageError",
+    "VerificationError",
     "WaitTimeout",
 ]
 
@@ -224,3 +230,17 @@ class JSONDecodeError(OperationError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.method, self.url, self.reason, self.snippet))
+
+
+class VerificationError(OperationError):
+    """A download arrived whole but failed verification; nothing was kept."""
+
+    phrase = "verification error"
+
+
+class ChecksumMismatch(VerificationError):
+    """The downloaded bytes do not have the SHA-256 the caller expected."""
+
+
+class InvalidImage(VerificationError):
+    """An image download's body is not an image (e.g. an HTML error page)."""

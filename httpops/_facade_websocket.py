@@ -1,9 +1,128 @@
-"""Facade members for WebSockets (``HTTP.webSocket``, ``HTTP.webSocketJSON``)."""
+"""Facade members for WebSockets (``HTTP.webSocket``, ``HTTP.webSocketJSON``).
+
+``callbacks`` is a dict (or any object with attributes) holding any of
+``onOpen``, ``onMessage``, ``onClose`` and ``onError``; each is called as
+``(message, operationId)`` on the polling thread, as ``http.lua`` does:
+``onOpen`` gets the URL, ``onMessage`` the message (decoded JSON for a JSON
+socket), ``onError`` the error text (``"JSON ERROR: ..."`` for an
+undecodable message on a JSON socket), ``onClose`` ``"<code>"`` or
+``"<code>: <reason>"``, exactly once. After ``HTTP.cancel(id)`` none of
+them runs.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ._validation import check_callback
+from ._ws_handle import WebSocket, close_message
+
+if TYPE_CHECKING:
+    from ._engine import Engine
+    from ._operation import Operation
+
 __all__ = ["WebSocketFacadeMixin"]
+
+_CALLBACK_NAMES = ("onOpen", "onMessage", "onClose", "onError")
+
+
+def _callbacks(callbacks: object) -> dict[str, Callable[..., Any] | None]:
+    """The four callbacks from a dict or an object; each checked to be callable."""
+    found: dict[str, Callable[..., Any] | None] = {}
+    for name in _CALLBACK_NAMES:
+        if callbacks is None:
+            fn = None
+        elif isinstance(callbacks, Mapping):
+            fn = callbacks.get(name)
+        else:
+            fn = getattr(callbacks, name, None)
+        check_callback(f"callbacks.{name}", fn)
+        found[name] = fn
+    return found
 
 
 class WebSocketFacadeMixin:
-    """Filled in by the WebSocket work; mixed into :class:`httpops.HTTPFacade`."""
+    """``HTTP.webSocket`` and ``HTTP.webSocketJSON``; mixed into :class:`httpops.HTTPFacade`."""
+
+    # Provided by HTTPFacade.
+    operations: dict[int, Operation]
+    _canceled: set[int]
+    websocketTimeout: float
+    customHeaders: dict[str, str]
+    agent: str
+
+    if TYPE_CHECKING:
+
+        @property
+        def engine(self) -> Engine: ...
+
+    def webSocket(
+        self,
+        url: str,
+        callbacks: Any = None,
+        timeout: float | None = None,
+        jsonWebsocket: bool = False,
+    ) -> WebSocket:
+        """Open a WebSocket; returns an object with ``id``, ``url``, ``send``, ``close``.
+
+        Args:
+            url: ``ws://`` or ``wss://`` URL.
+            callbacks: Dict or object with ``onOpen``/``onMessage``/
+                ``onClose``/``onError``, each called ``(message, operationId)``.
+            timeout: Connect timeout in seconds (default :attr:`websocketTimeout`).
+            jsonWebsocket: Decode messages as JSON (and send dicts/lists as JSON).
+
+        Raises:
+            InvalidURL, InvalidArgument, InvalidCallback: At the call.
+
+        Thread-safety: the polling thread (it touches ``operations``).
+        """
+        found = _callbacks(callbacks)
+        canceled = self._canceled
+
+        def relay(name: str) -> Callable[..., None]:
+            fn = found[name]
+
+            def call(handle: WebSocket, *args: Any) -> None:
+                if fn is not None and handle.id not in canceled:
+                    fn(*args, handle.id)
+
+            return call
+
+        on_message, on_error = relay("onMessage"), relay("onError")
+        open_cb, close_cb = found["onOpen"], found["onClose"]
+
+        def on_open(handle: WebSocket, _reconnected: bool) -> None:
+            if open_cb is not None and handle.id not in canceled:
+                open_cb(handle.url, handle.id)
+
+        def on_close(handle: WebSocket, code: int, reason: str) -> None:
+            self.operations.pop(handle.id, None)
+            if handle.id in canceled:
+                canceled.discard(handle.id)
+                return
+            if close_cb is not None:
+                close_cb(close_message(code, reason), handle.id)
+
+        handle = self.engine.websocket(
+            url,
+            on_open=on_open,
+            on_message=on_message,
+            on_error=lambda h, e: on_error(h, str(e)),
+            on_close=on_close,
+            timeout=self.websocketTimeout if timeout is None else timeout,
+            json=bool(jsonWebsocket),
+            headers={**self.customHeaders, "User-Agent": self.agent},
+        )
+        self.operations[handle.id] = handle.operation
+        return handle
+
+    def webSocketJSON(
+        self, url: str, callbacks: Any = None, timeout: float | None = None
+    ) -> WebSocket:
+        """:meth:`webSocket` with ``jsonWebsocket=True``.
+
+        Thread-safety: the polling thread.
+        """
+        return self.webSocket(url, callbacks, timeout, True)

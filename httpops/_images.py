@@ -1,14 +1,358 @@
-"""Image downloads and the image cache (being written; see issue 3)."""
+"""Image downloads: signature-checked, shared between concurrent callers, cached on disk.
+
+Theory of operation
+-------------------
+Each engine has one :class:`ImageService` (created on first use). A call to
+``download_image(url)`` registers the caller's own :class:`Operation`
+(``kind="image"``, completed through :meth:`Engine.complete`, so each one
+completes exactly once) and then, in the caller's thread:
+
+* **Known this session** -- the URL was fetched or revalidated by this
+  engine and its file is still there: the operation is completed at once
+  from the cache. The completion is only *queued*; its callback runs on the
+  next ``poll()``, never inside the call. No request is made.
+* **In flight** -- another caller's fetch of the same URL is running: the
+  operation joins that :class:`_Flight` and completes when it does.
+* Otherwise a new flight starts one worker job (an internal operation of
+  kind ``"image-fetch"``, visible in ``Engine.operations``; no listener or
+  user callback is attached to it). On the worker, the job sends the
+  request -- conditional (``If-None-Match`` / ``If-Modified-Since``) when
+  the disk cache has an entry from an earlier run -- and either reuses the
+  file on ``304`` or streams the body into a temporary file, checking the
+  image signature on the first bytes, and renames it into the cache. Then
+  it completes every operation that joined the flight.
+
+Canceling one caller's operation completes only that operation. When every
+operation of a flight is canceled, the fetch stops at its next chunk.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+import logging
+import os
+import threading
+import weakref
+import zlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from ._operation import Operation
+from ._config import DEFAULT, Default
+from ._errors import (
+    BodyTooLarge,
+    Canceled,
+    ConnectionDropped,
+    HTTPStatusError,
+    InvalidImage,
+    OperationError,
+)
+from ._image_cache import SNIFF_BYTES, CacheEntry, ImageStore, describe, sniff
+from ._operation import Operation, OperationCallback, State
+from ._response import Response
+from ._resume import remove_quietly
+from ._transfer import Outcome, content_length, open_stream, raise_if_stopped, with_retries
+from ._transport import Request, Stream
+from ._validation import check_callback
+from ._worker import TaskContext
 
-__all__ = ["start_image"]
+if TYPE_CHECKING:
+    from ._engine import Engine
+
+__all__ = ["ImageService", "start_image"]
+
+log = logging.getLogger("httpops")
+
+# Guards _services: the one ImageService of each engine.
+_services_lock = threading.Lock()
+_services: weakref.WeakKeyDictionary[Engine, ImageService] = weakref.WeakKeyDictionary()
 
 
-def start_image(engine: Any, url: str, *args: Any, **kwargs: Any) -> Operation:
-    """Start an image download (not written yet)."""
-    raise NotImplementedError("image downloads are not implemented yet")
+def start_image(
+    engine: Engine,
+    url: str,
+    callback: OperationCallback | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    timeout: float | Default = DEFAULT,
+) -> Operation:
+    """Validate an image request at the call and start (or join, or serve) it.
+
+    Returns:
+        The caller's own :class:`Operation`; ``op.path`` is the cached file.
+
+    Raises:
+        InvalidURL, InvalidArgument, InvalidCallback, EngineClosed: At the call.
+
+    Thread-safety: any thread.
+    """
+    check_callback("callback", callback)
+    merged = {"Accept-Encoding": "identity", **(dict(headers) if headers else {})}
+    request = engine.build_request("GET", url, merged, None, timeout)
+    with _services_lock:
+        service = _services.get(engine)
+        if service is None:
+            service = _services[engine] = ImageService(engine)
+    return service.request(request, callback)
+
+
+def default_cache_dir(downloads_dir: str) -> str:
+    """``<downloads_dir>/../image-cache``, the default ``Config.image_cache_dir``."""
+    return os.path.join(os.path.dirname(os.path.abspath(downloads_dir)), "image-cache")
+
+
+class _Flight:
+    """One fetch of a URL and the caller operations waiting for it.
+
+    Mutated only with the service lock held.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.ops: list[Operation] = []
+        self.closed = False  # finished or abandoned: nobody may join any more
+
+
+class ImageService:
+    """The image cache and in-flight fetches of one engine.
+
+    Args:
+        engine: The engine whose workers fetch and whose queue completes.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        config = engine.config
+        self._engine = engine
+        self.store = ImageStore(config.image_cache_dir or default_cache_dir(config.downloads_dir))
+        limit = config.max_download_bytes or config.max_body_bytes
+        self.max_bytes = limit
+        # Guards _flights, _known and every _Flight's fields.
+        self._lock = threading.Lock()
+        self._flights: dict[str, _Flight] = {}
+        # URLs fetched or revalidated by this engine: url -> (path, crc32).
+        self._known: dict[str, tuple[str, str]] = {}
+
+    # -- the caller's side ----------------------------------------------------------------
+
+    def request(self, request: Request, callback: OperationCallback | None) -> Operation:
+        """Serve, join or start the fetch of ``request.url`` (see the module docstring).
+
+        Thread-safety: any thread.
+        """
+        engine, url = self._engine, request.url
+        op = engine.register("image", "GET", url, callback)
+        with self._lock:
+            flight = self._flights.get(url)
+            known = self._known.get(url)
+            if flight is not None:
+                flight.ops.append(op)
+                return op
+            if known is None or not os.path.isfile(known[0]):
+                flight = self._flights[url] = _Flight(url)
+                flight.ops.append(op)
+        if flight is None and known is not None:
+            # Queued now, dispatched by the next poll(): never inside this call.
+            engine.mark_running(op)
+            engine.complete(op, State.DONE, value=known[0], path=known[0], checksum=known[1])
+            return op
+        assert flight is not None
+        try:
+            engine.start(
+                "image-fetch", "GET", url, lambda ctx: self._fetch(ctx, request, flight),
+                callback=lambda fetch_op: self._fetch_ended(flight, fetch_op),
+                on_progress=lambda fetch_op: self._mirror(flight, fetch_op),
+                deadline=engine.config.download_deadline,
+            )  # fmt: skip
+        except BaseException:
+            self._settle(flight, Canceled("GET", url, "engine closed before the fetch started"))
+            raise
+        return op
+
+    # -- completion ---------------------------------------------------------------------
+
+    def _mirror(self, flight: _Flight, fetch_op: Operation) -> None:
+        """Copy the fetch's progress onto the callers' operations (polling thread)."""
+        with self._lock:
+            ops = list(flight.ops)
+        for op in ops:
+            op.received, op.total = fetch_op.received, fetch_op.total
+            op.speed, op.progress = fetch_op.speed, fetch_op.progress
+
+    def _fetch_ended(self, flight: _Flight, fetch_op: Operation) -> None:
+        """Safety net on the polling thread: a fetch canceled before it ran settles here."""
+        error = fetch_op.error
+        if error is not None and isinstance(error, OperationError):
+            self._settle(flight, error)
+
+    def _settle(self, flight: _Flight, error: OperationError | None, path: str = "",
+                crc: str = "") -> None:  # fmt: skip
+        """Close the flight and complete every operation in it (each at most once).
+
+        Called by the fetch job on its worker; called again (a no-op then) by
+        the internal operation's callback on the polling thread, which covers
+        a fetch canceled before it ever ran.
+        """
+        with self._lock:
+            flight.closed = True
+            if self._flights.get(flight.url) is flight:
+                del self._flights[flight.url]
+            if error is None:
+                self._known[flight.url] = (path, crc)
+            ops, flight.ops = flight.ops, []
+        engine = self._engine
+        for op in ops:
+            engine.mark_running(op)
+            if error is None:
+                engine.complete(op, State.DONE, value=path, path=path, checksum=crc)
+            else:
+                state = State.CANCELED if isinstance(error, Canceled) else State.FAILED
+                engine.complete(op, state, error=error, response=error.response)
+
+    def _check_wanted(self, ctx: TaskContext, flight: _Flight) -> None:
+        """Raise Canceled once every caller gave up (closing the flight to joiners)."""
+        ctx.check()
+        with self._lock:
+            if flight.ops and not all(op.claimed for op in flight.ops):
+                return
+            flight.closed = True
+            if self._flights.get(flight.url) is flight:
+                del self._flights[flight.url]
+        raise Canceled("GET", flight.url, "every caller canceled")
+
+    # -- the worker's side ----------------------------------------------------------------
+
+    def _fetch(self, ctx: TaskContext, request: Request, flight: _Flight) -> Outcome:
+        """The flight's job, on a worker: fetch or revalidate, then complete everyone."""
+        try:
+            entry = self._obtain(ctx, request, flight)
+        except OperationError as err:
+            self._settle(flight, err)
+            raise
+        except OSError as exc:
+            failure = OperationError("GET", request.url, f"image cache: {exc.strerror or exc}")
+            self._settle(flight, failure)
+            raise failure from exc
+        except BaseException as exc:
+            self._settle(flight, OperationError("GET", request.url, f"internal error: {exc!r}"))
+            raise
+        self._settle(flight, None, entry.path, entry.crc32)
+        return Outcome(value=entry.path, extra={"path": entry.path, "checksum": entry.crc32})
+
+    def _obtain(self, ctx: TaskContext, request: Request, flight: _Flight) -> CacheEntry:
+        """Revalidate the disk entry (304 reuses it) or download the image anew."""
+        entry = self.store.load(request.url)
+        if entry is not None:
+            headers = dict(request.headers)
+            if entry.etag:
+                headers["If-None-Match"] = entry.etag
+            if entry.last_modified:
+                headers["If-Modified-Since"] = entry.last_modified
+            conditional = dataclasses.replace(request, headers=headers)
+            reused = self._attempts(ctx, conditional, flight, entry)
+            if reused is not None:
+                return reused
+            self.store.forget(request.url)  # the kept file is damaged: fetch it whole
+        fetched = self._attempts(ctx, request, flight, None)
+        assert fetched is not None
+        return fetched
+
+    def _attempts(
+        self, ctx: TaskContext, request: Request, flight: _Flight, entry: CacheEntry | None
+    ) -> CacheEntry | None:
+        attempt = 0
+
+        def once() -> CacheEntry | None:
+            nonlocal attempt
+            self._check_wanted(ctx, flight)
+            stream = open_stream(ctx, self._engine.transport, request, self._engine.config.retry,
+                                 attempt)  # fmt: skip
+            attempt += 1
+            try:
+                if stream.status == 304 and entry is not None:
+                    return self._reuse(entry)
+                if stream.status >= 300:
+                    response = Response(stream.status, stream.reason, stream.headers, b"",
+                                        stream.url)  # fmt: skip
+                    raise HTTPStatusError("GET", request.url, stream.status, response)
+                return self._receive(ctx, stream, request, flight)
+            finally:
+                stream.close()
+
+        return with_retries(ctx, self._engine.config.retry, "GET", once)
+
+    def _reuse(self, entry: CacheEntry) -> CacheEntry | None:
+        """The entry after a 304, if its file still is the image it was (else None)."""
+        with open(entry.path, "rb") as f:
+            data = f.read()
+        if sniff(data[:SNIFF_BYTES]) is None or f"{zlib.crc32(data) & 0xFFFFFFFF:08x}" != (
+            entry.crc32
+        ):
+            log.warning("image cache file %s is damaged; fetching it again", entry.path)
+            return None
+        return entry
+
+    def _receive(
+        self, ctx: TaskContext, stream: Stream, request: Request, flight: _Flight
+    ) -> CacheEntry:
+        """Stream the body into a temporary file, checking its signature early."""
+        url = request.url
+        total = content_length(stream.headers)
+        if total is not None and total > self.max_bytes:
+            raise BodyTooLarge("GET", url, f"Content-Length {total} exceeds {self.max_bytes}")
+        temp = self.store.new_temp()
+        try:
+            crc, size, kind = self._pump(ctx, stream, request, flight, temp, total)
+            return self.store.save(
+                url, temp, kind, stream.headers.get("ETag"), stream.headers.get("Last-Modified"),
+                f"{crc & 0xFFFFFFFF:08x}", size,
+            )  # fmt: skip
+        except BaseException:
+            remove_quietly(temp)
+            raise
+
+    def _pump(
+        self, ctx: TaskContext, stream: Stream, request: Request, flight: _Flight, temp: str,
+        total: int | None,
+    ) -> tuple[int, int, str]:  # fmt: skip
+        """The chunk loop; returns (crc, size, image type)."""
+        crc = size = 0
+        head = b""
+        kind: str | None = None
+        ctx.restart_speed()
+        ctx.active_stream = stream
+        try:
+            with open(temp, "wb") as f:
+                while True:
+                    self._check_wanted(ctx, flight)
+                    try:
+                        data = stream.read_chunk(self._engine.config.chunk_size)
+                    except OperationError:
+                        raise_if_stopped(ctx)
+                        raise
+                    if kind is None and (len(head) < SNIFF_BYTES or not data):
+                        head += data[: SNIFF_BYTES - len(head)]
+                        if len(head) >= SNIFF_BYTES or not data:
+                            kind = self._kind_of(head, request.url)
+                    if not data:
+                        break
+                    f.write(data)
+                    crc = zlib.crc32(data, crc)
+                    size += len(data)
+                    if size > self.max_bytes:
+                        raise BodyTooLarge("GET", request.url, f"image exceeds {self.max_bytes}")
+                    ctx.progress(size, total)
+        finally:
+            ctx.active_stream = None
+        if total is not None and size < total:
+            raise ConnectionDropped("GET", request.url, f"body ended after {size} of {total} bytes")
+        assert kind is not None
+        ctx.progress(size, total if total is not None else size, final=True)
+        return crc, size, kind
+
+    @staticmethod
+    def _kind_of(head: bytes, url: str) -> str:
+        kind = sniff(head)
+        if kind is None:
+            raise InvalidImage(
+                "GET", url, f"not a PNG, JPEG, GIF, WebP or BMP image; the body {describe(head)}"
+            )
+        return kind

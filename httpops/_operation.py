@@ -34,7 +34,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ._errors import HttpopsError
+from ._errors import HttpopsError, WaitTimeout
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -245,8 +245,12 @@ class Operation:
 
         Thread-safety: any thread that is not inside a callback.
         """
-        if not self.done and self._engine is not None:
-            self._engine.wait(self, timeout=timeout)
+        if (
+            not self.done
+            and self._engine is not None
+            and not self._engine.wait(self, timeout=timeout)
+        ):
+            raise WaitTimeout(f"{self.method} {self.url}: not finished after {timeout} seconds")
         if self.error is not None:
             raise self.error
         return self.value

@@ -22,6 +22,7 @@ import socket
 import ssl
 import threading
 import urllib.request
+import warnings
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +30,7 @@ from urllib.parse import urlsplit
 import requests
 import requests.adapters
 import requests.cookies
+import requests.structures
 import urllib3.exceptions
 
 from ._errors import (
@@ -59,6 +61,8 @@ class RequestsTransport:
         # Guards _sessions, the list close() walks.
         self._lock = threading.Lock()
         self._sessions: list[requests.Session] = []
+        # Set once urllib3's per-request InsecureRequestWarning is silenced.
+        self._insecure_silenced = False
         # Read proxy settings once (see the module docstring).
         self._env_proxies = urllib.request.getproxies()
 
@@ -71,6 +75,8 @@ class RequestsTransport:
             adapter = requests.adapters.HTTPAdapter(
                 pool_connections=4, pool_maxsize=self._pool_maxsize, max_retries=0
             )
+            # Pools that record the connection each thread is using (see abort_open).
+            adapter.poolmanager.pool_classes_by_scheme = _TRACKED_POOLS
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             self._local.session = session
@@ -87,23 +93,50 @@ class RequestsTransport:
             return None
         return {k: v for k, v in self._env_proxies.items() if k in ("http", "https")}
 
+    def _prepare(
+        self, session: requests.Session, request: Request, body: Any
+    ) -> requests.PreparedRequest:
+        """Build the PreparedRequest ``session.request`` would, at a fraction of the cost.
+
+        ``Session.request`` merges every setting through ``merge_setting``,
+        whose ``isinstance`` checks against runtime protocols cost about 75 µs
+        per request (a third of our CPU per small GET); our settings are
+        already resolved, so only the session's default headers and the
+        shared cookies are merged here, with the same precedence.
+        """
+        headers = requests.structures.CaseInsensitiveDict(session.headers)
+        headers.update(request.headers)
+        cookies = requests.cookies.RequestsCookieJar()
+        cookies.update(self.cookies)  # a copy, as Session.prepare_request makes
+        prepared = requests.PreparedRequest()
+        prepared.prepare(
+            method=request.method,
+            url=request.url,
+            headers=headers,
+            data=body,
+            params=request.params,
+            cookies=cookies,
+            hooks=session.hooks,
+        )
+        return prepared
+
     def open(self, request: Request, on_upload: UploadProgress | None = None) -> RequestsStream:
         """Send the request; return once headers arrived. Runs on a worker."""
         session = self._session()
         session.max_redirects = request.max_redirects
+        if request.verify is False and not self._insecure_silenced:
+            _silence_insecure_warning()
+            self._insecure_silenced = True
         body: Any = request.body
         if body is not None and on_upload is not None:
             body = _ProgressBody(body, on_upload)
         try:
-            resp = session.request(
-                request.method,
-                request.url,
-                params=request.params,
-                headers=request.headers,
-                data=body,
+            resp = session.send(
+                self._prepare(session, request, body),
                 timeout=(request.connect_timeout, request.read_timeout),
                 verify=request.verify,
-                proxies=self._proxies_for(request.url),
+                cert=None,
+                proxies=self._proxies_for(request.url) or {},
                 stream=True,
                 allow_redirects=True,
             )
@@ -113,12 +146,74 @@ class RequestsTransport:
             raise translate(exc, request) from exc
         return RequestsStream(resp, request)
 
+    def abort_open(self, thread_id: int) -> None:
+        """Shut down the connection ``thread_id`` is using, breaking its wait.
+
+        Thread-safety: any thread.
+        """
+        _IN_USE.abort(thread_id)
+
     def close(self) -> None:
         """Close every session's pooled connections. Thread-safety: any thread."""
         with self._lock:
             sessions, self._sessions = self._sessions, []
         for session in sessions:
             session.close()
+
+
+class _ConnectionsInUse:
+    """Which pooled connection each thread is using, so another thread can break it.
+
+    urllib3 gives no handle on a request that is waiting for its response
+    headers; this records the connection a pool hands out until it is put
+    back, keyed by the thread that took it (one request per thread at a time).
+    """
+
+    def __init__(self) -> None:
+        # Guards _by_thread.
+        self._lock = threading.Lock()
+        self._by_thread: dict[int, Any] = {}
+
+    def taken(self, conn: Any) -> None:
+        with self._lock:
+            self._by_thread[threading.get_ident()] = conn
+
+    def returned(self, conn: Any) -> None:
+        with self._lock:
+            ident = threading.get_ident()
+            if self._by_thread.get(ident) is conn:
+                del self._by_thread[ident]
+
+    def abort(self, thread_id: int) -> None:
+        with self._lock:
+            conn = self._by_thread.get(thread_id)
+        sock = getattr(conn, "sock", None)  # None while still connecting
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+_IN_USE = _ConnectionsInUse()
+
+
+class _TrackedHTTPPool(urllib3.HTTPConnectionPool):
+    """A connection pool that reports the connections it hands out to ``_IN_USE``."""
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        conn = super()._get_conn(timeout)
+        _IN_USE.taken(conn)
+        return conn
+
+    def _put_conn(self, conn: Any) -> None:
+        if conn is not None:
+            _IN_USE.returned(conn)
+        super()._put_conn(conn)
+
+
+class _TrackedHTTPSPool(_TrackedHTTPPool, urllib3.HTTPSConnectionPool):
+    """The HTTPS variant of :class:`_TrackedHTTPPool`."""
+
+
+_TRACKED_POOLS = {"http": _TrackedHTTPPool, "https": _TrackedHTTPSPool}
 
 
 class _ProgressBody:
@@ -185,6 +280,18 @@ class RequestsStream:
             sock.shutdown(socket.SHUT_RDWR)
 
 
+def _silence_insecure_warning() -> None:
+    """Stop urllib3 warning on every unverified request.
+
+    ``Config(verify=False)`` is explicit and the engine logs it once; urllib3
+    would otherwise print a warning to stderr for each request, and the
+    library prints nothing.
+    """
+    warnings.filterwarnings(
+        "ignore", category=urllib3.exceptions.InsecureRequestWarning, module=r"urllib3\."
+    )
+
+
 def _causes(exc: BaseException) -> Iterator[BaseException]:
     """The exception, then everything it wraps (urllib3 keeps the root in .reason)."""
     seen: set[int] = set()
@@ -195,7 +302,9 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
             continue
         seen.add(id(current))
         yield current
-        stack.append(getattr(current, "reason", None) if isinstance(current, Exception) else None)
+        # ssl.SSLError.reason is a str; only urllib3 keeps an exception there.
+        reason = getattr(current, "reason", None)
+        stack.append(reason if isinstance(reason, BaseException) else None)
         stack.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
         stack.append(current.__cause__)
         stack.append(current.__context__)

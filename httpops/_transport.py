@@ -93,6 +93,17 @@ class Transport(Protocol):
         """
         ...
 
+    def abort_open(self, thread_id: int) -> None:
+        """Break the request thread ``thread_id`` is waiting on inside :meth:`open`.
+
+        Used by cancel and close while a worker waits for response headers.
+        A connect still in progress may not be interruptible; then the
+        worker's result is discarded when it returns.
+
+        Thread-safety: any thread.
+        """
+        ...
+
     def close(self) -> None:
         """Release every connection this transport holds."""
         ...

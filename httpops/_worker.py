@@ -123,6 +123,8 @@ class TaskContext:
         self._speed = 0.0
         # The response being read, so cancel/close can break a blocked read.
         self.active_stream: Stream | None = None
+        # Set while the transport waits for response headers: breaks that wait.
+        self.abort_open: Callable[[], None] | None = None
 
     def remaining(self) -> float | None:
         """Seconds left before the deadline (None: no deadline)."""
@@ -192,9 +194,11 @@ class TaskContext:
 
         Thread-safety: any thread.
         """
-        stream = self.active_stream
-        if stream is not None:
-            try:
+        stream, abort_open = self.active_stream, self.abort_open
+        try:
+            if stream is not None:
                 stream.abort()
-            except Exception:  # the connection may already be gone
-                log.debug("abort of operation %d failed", self.op.id, exc_info=True)
+            elif abort_open is not None:
+                abort_open()
+        except Exception:  # the connection may already be gone
+            log.debug("abort of operation %d failed", self.op.id, exc_info=True)

@@ -39,9 +39,13 @@ import struct
 import sys
 import threading
 import zlib
+from collections import Counter
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from .chat import ChatServer
+from .chat import available as chat_available
 
 __all__ = ["DemoServer", "file_bytes", "parse_size", "png_bytes"]
 
@@ -201,7 +205,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
-        self.server.count_request()
+        self.server.count_request(path)
         if path == "/":
             self._json({"routes": ROUTES})
         elif path == "/api/highscores":
@@ -224,7 +228,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     do_HEAD = do_GET
 
     def do_POST(self) -> None:
-        self.server.count_request()
+        self.server.count_request(urlsplit(self.path).path)
         if urlsplit(self.path).path != "/api/echo":
             self._json({"error": "POST only to /api/echo"}, 404)
             return
@@ -333,11 +337,12 @@ class _Server(http.server.ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int]) -> None:
         self.stopping = threading.Event()
-        # Guards _conns, _conn_threads and requests_served.
+        # Guards _conns, _conn_threads, requests_served and hits.
         self._lock = threading.Lock()
         self._conns: set[socket.socket] = set()
         self._conn_threads: set[threading.Thread] = set()
         self.requests_served = 0
+        self.hits: Counter[str] = Counter()
         self.errors: list[str] = []
         super().__init__(address, _Handler)
 
@@ -347,9 +352,10 @@ class _Server(http.server.ThreadingHTTPServer):
         self.server_name = str(self.server_address[0])
         self.server_port = int(self.server_address[1])
 
-    def count_request(self) -> None:
+    def count_request(self, path: str) -> None:
         with self._lock:
             self.requests_served += 1
+            self.hits[path] += 1
 
     def process_request(self, request: Any, client_address: Any) -> None:
         thread = threading.Thread(
@@ -402,13 +408,17 @@ class DemoServer:
 
     Attributes:
         base_url: ``http://127.0.0.1:<port>`` once started.
+        ws_url: ``ws://127.0.0.1:<port>`` of the WebSocket echo and chat
+            (:mod:`httpops.demo.chat`), or ``""`` without ``websockets``.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._address = (host, port)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._chat: ChatServer | None = None
         self.base_url = ""
+        self.ws_url = ""
 
     def start(self) -> DemoServer:
         """Bind and start serving on a background thread. Thread-safety: any thread."""
@@ -423,6 +433,10 @@ class DemoServer:
             daemon=True,
         )
         self._thread.start()
+        if chat_available():
+            # The WebSocket half needs the `websockets` package (the `demo` extra).
+            self._chat = ChatServer(self._address[0]).start()
+            self.ws_url = self._chat.base_url
         return self
 
     @property
@@ -435,6 +449,13 @@ class DemoServer:
         """Requests answered so far. Thread-safety: any thread."""
         return 0 if self._server is None else self._server.requests_served
 
+    def hits(self, path: str) -> int:
+        """Requests answered for ``path`` (no query) so far. Thread-safety: any thread."""
+        if self._server is None:
+            return 0
+        with self._server._lock:
+            return self._server.hits[path]
+
     @property
     def errors(self) -> list[str]:
         """Unexpected handler exceptions (a client hanging up is not one). Thread-safety: any."""
@@ -444,11 +465,24 @@ class DemoServer:
         """The absolute URL of ``path`` on this server. Thread-safety: any thread."""
         return self.base_url + path
 
+    @property
+    def chat(self) -> ChatServer | None:
+        """The WebSocket server (None without ``websockets``). Thread-safety: any thread."""
+        return self._chat
+
+    def ws(self, path: str) -> str:
+        """The ``ws://`` URL of ``path`` on the WebSocket server. Thread-safety: any thread."""
+        if not self.ws_url:
+            raise RuntimeError("no WebSocket server: install the demo extra (websockets)")
+        return self.ws_url + path
+
     def stop(self, timeout: float = 5.0) -> None:
         """Wake slow handlers, close every connection and join every thread.
 
         Thread-safety: any thread; calling it twice does nothing.
         """
+        if self._chat is not None:
+            self._chat.stop()
         server, thread = self._server, self._thread
         if server is None or thread is None or server.stopping.is_set():
             return

@@ -16,7 +16,7 @@ from websockets.sync.server import Server, ServerConnection, serve
 
 __all__ = ["WSTestServer"]
 
-ROUTES = ("/echo", "/json", "/close", "/crash", "/burst", "/noping")
+ROUTES = ("/echo", "/json", "/close", "/crash", "/burst", "/noping", "/echo-crash")
 _JOIN_TIMEOUT = 10.0
 
 
@@ -39,6 +39,12 @@ def _close(connection: ServerConnection) -> None:
 def _crash(connection: ServerConnection) -> None:
     connection.recv()
     # Close the TCP socket without a close frame: the client must see an abnormal closure.
+    connection.close_socket()
+
+
+def _echo_crash(connection: ServerConnection) -> None:
+    # Echo one message, then drop the TCP connection without a close frame (reconnect tests).
+    connection.send(connection.recv())
     connection.close_socket()
 
 
@@ -69,6 +75,7 @@ _HANDLERS = {
     "/json": _echo,
     "/close": _close,
     "/crash": _crash,
+    "/echo-crash": _echo_crash,
     "/burst": _burst,
     "/noping": _noping,
 }

@@ -1,0 +1,252 @@
+"""Frame safety: does a 120 Hz host loop keep its pace while the engine is busy?
+
+The host loop does what a game does each frame: about 1 ms of pure-Python
+work (calibrated once, so contention shows up as a longer frame), one
+``engine.poll(budget=...)``, then it sleeps until the next frame boundary.
+First it runs idle; then, in each load round, it submits 4 large GETs
+(``/bytes/<32 MiB>``) and 1000 small GETs (100 per frame over 10 frames,
+as a host would spread them) and keeps running until every callback has
+landed. Frame time is the interval between the starts of consecutive
+frames; "work" is the time from a frame's start to the end of its poll.
+
+Extra rows vary one knob at a time -- worker count, chunk size and
+``sys.setswitchinterval`` -- to show what the defaults were chosen from.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpops
+
+from .server import MIB, BenchServer
+
+HZ = 120
+FRAME = 1.0 / HZ
+WORK = 0.001
+LATE = 1.0 / 60  # 16.7 ms: a frame that long is a visibly dropped frame
+POLL_BUDGET = 0.002
+LARGE = 32 * MIB
+N_LARGE = 4
+N_SMALL = 1000
+SMALL_PER_FRAME = 100
+RATIO_TARGET = 1.35
+COLUMNS = ["phase", "fps", "p50", "p99", "max", "> 16.7 ms", "p99 ratio", "work p99", "round s"]
+
+
+def busy(iterations: int) -> int:
+    """Pure-Python work standing in for a frame's game logic."""
+    total = 0
+    for i in range(iterations):
+        total += i * i
+    return total
+
+
+def calibrate(seconds: float = WORK) -> int:
+    """Iterations of :func:`busy` that take ``seconds`` on an idle interpreter."""
+    probe = 20_000
+    samples = []
+    for _ in range(7):
+        started = time.perf_counter()
+        busy(probe)
+        samples.append(time.perf_counter() - started)
+    return max(1, int(probe * seconds / statistics.median(samples)))
+
+
+@dataclass
+class Frames:
+    """Per-frame measurements of one phase."""
+
+    intervals: list[float] = field(default_factory=list)
+    work: list[float] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    def add(self, other: Frames) -> None:
+        self.intervals += other.intervals
+        self.work += other.work
+        self.elapsed += other.elapsed
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The nearest-rank percentile ``q`` (0-100) of ``values``."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+class Loop:
+    """The 120 Hz host loop; ``frame(hook)`` runs one frame, ``hook`` submits work."""
+
+    def __init__(self, engine: httpops.Engine, iterations: int) -> None:
+        self.engine = engine
+        self.iterations = iterations
+        self.frames = Frames()
+        self._next = time.perf_counter()
+        self._last_start: float | None = None
+
+    def frame(self, hook: Any = None) -> None:
+        start = time.perf_counter()
+        if self._last_start is not None:
+            self.frames.intervals.append(start - self._last_start)
+        self._last_start = start
+        if hook is not None:
+            hook()
+        busy(self.iterations)
+        self.engine.poll(budget=POLL_BUDGET)
+        self.frames.work.append(time.perf_counter() - start)
+        # The host's own frame pacing: sleep to the next boundary; when late,
+        # start the next frame at once and re-anchor instead of bursting.
+        self._next += FRAME
+        remaining = self._next - time.perf_counter()
+        if remaining > 0:
+            time.sleep(remaining)
+        else:
+            self._next = time.perf_counter()
+
+
+def idle_phase(server: BenchServer, iterations: int, frames: int) -> Frames:
+    """Frames with an engine that has nothing to do."""
+    with httpops.Engine() as engine:
+        loop = Loop(engine, iterations)
+        started = time.perf_counter()
+        for _ in range(frames + 1):
+            loop.frame()
+        loop.frames.elapsed = time.perf_counter() - started
+        return loop.frames
+
+
+def load_phase(
+    server: BenchServer, iterations: int, rounds: int, config: httpops.Config
+) -> tuple[Frames, float]:
+    """Frames while the engine runs the load; also the seconds each round took (median)."""
+    small_url, large_url = server.url("/small"), server.url(f"/bytes/{LARGE}")
+    pending = 0
+    failures: list[BaseException] = []
+
+    def on_done(op: httpops.Operation) -> None:
+        nonlocal pending
+        pending -= 1
+        if op.error is not None:
+            failures.append(op.error)
+
+    total = Frames()
+    durations = []
+    with httpops.Engine(config) as engine:
+        for op in [engine.get(small_url) for _ in range(config.max_workers * 2)]:
+            op.result(timeout=30)  # warm-up: every worker started, connections open
+        for _ in range(rounds):
+            loop = Loop(engine, iterations)
+            submitted = 0
+
+            def submit() -> None:
+                nonlocal pending, submitted
+                if submitted == 0:
+                    for _ in range(N_LARGE):
+                        engine.get(large_url, on_done)
+                    pending += N_LARGE
+                batch = min(SMALL_PER_FRAME, N_SMALL - submitted)
+                for _ in range(batch):
+                    engine.get(small_url, on_done)
+                pending += batch
+                submitted += batch
+
+            started = time.perf_counter()
+            loop.frame(submit)
+            while submitted < N_SMALL or pending > 0:
+                loop.frame(submit if submitted < N_SMALL else None)
+                if time.perf_counter() - started > 120:
+                    raise RuntimeError(f"load round did not finish in 120 s ({pending} left)")
+            loop.frames.elapsed = time.perf_counter() - started
+            durations.append(loop.frames.elapsed)
+            total.add(loop.frames)
+    if failures:
+        raise RuntimeError(f"{len(failures)} requests failed; first: {failures[0]}")
+    return total, statistics.median(durations)
+
+
+def _row(label: str, frames: Frames, idle_p99: float | None, seconds: float | None) -> list[Any]:
+    ms = [v * 1000 for v in frames.intervals]
+    p99 = percentile(ms, 99)
+    return [
+        label,
+        len(frames.intervals) / frames.elapsed if frames.elapsed else None,
+        percentile(ms, 50),
+        p99,
+        max(ms),
+        sum(1 for v in ms if v > LATE * 1000),
+        None if idle_p99 is None else p99 / idle_p99,
+        percentile([v * 1000 for v in frames.work], 99),
+        seconds,
+    ]
+
+
+def variants(quick: bool) -> list[tuple[str, dict[str, Any], float | None]]:
+    """(label, Config overrides, switch interval) for each load row."""
+    defaults: tuple[str, dict[str, Any], float | None] = ("load: defaults", {}, None)
+    if quick:
+        return [defaults]
+    return [
+        defaults,
+        ("load: 4 workers", {"max_workers": 4}, None),
+        ("load: 16 workers", {"max_workers": 16}, None),
+        ("load: chunk 16 KiB", {"chunk_size": 16 * 1024}, None),
+        ("load: chunk 256 KiB", {"chunk_size": 256 * 1024}, None),
+        ("load: switchinterval 1 ms", {}, 0.001),
+        ("load: switchinterval 20 ms", {}, 0.02),
+    ]
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    """The frame-safety table."""
+    idle_frames, rounds = (240, 1) if quick else (480, 3)
+    default_interval = sys.getswitchinterval()
+    defaults = httpops.Config()
+    rows = []
+    with BenchServer(large_sizes=(LARGE,)) as server:
+        iterations = calibrate()
+        idle = idle_phase(server, iterations, idle_frames)
+        idle_p99 = percentile([v * 1000 for v in idle.intervals], 99)
+        rows.append(_row("idle", idle, None, None))
+        load_p99 = None
+        for label, overrides, interval in variants(quick):
+            try:
+                if interval is not None:
+                    sys.setswitchinterval(interval)
+                frames, seconds = load_phase(
+                    server, iterations, rounds, httpops.Config(**overrides)
+                )
+            finally:
+                sys.setswitchinterval(default_interval)
+            rows.append(_row(label, frames, idle_p99, seconds))
+            if load_p99 is None:
+                load_p99 = rows[-1][3]
+    ratio = load_p99 / idle_p99 if load_p99 else math.nan
+    late = rows[1][5]
+    verdict = "met" if ratio <= RATIO_TARGET and late == 0 else "NOT met"
+    notes = [
+        f"{HZ} Hz loop, {WORK * 1000:g} ms of calibrated pure-Python work per frame, "
+        f"poll(budget={POLL_BUDGET * 1000:g} ms), sleep to the next frame boundary.",
+        f"Each load round: {N_LARGE} x {LARGE // MIB} MiB and {N_SMALL} small GETs "
+        f"({SMALL_PER_FRAME} submitted per frame); {rounds} round(s); 'round s' is the "
+        "median time for a round to finish.",
+        f"Defaults: max_workers={defaults.max_workers}, chunk_size={defaults.chunk_size // 1024}"
+        f" KiB, switchinterval={default_interval * 1000:g} ms.",
+        "Times in ms; 'p99 ratio' = load p99 / idle p99; 'work p99' = frame start to end of "
+        "poll().",
+        f"Server: {server.name}.",
+        f"Targets: p99 ratio <= {RATIO_TARGET} (got {ratio:.2f}) and no frame over 16.7 ms "
+        f"(got {late}) with the defaults: {verdict}.",
+    ]
+    return [
+        {
+            "name": "frames",
+            "title": f"Frame safety at {HZ} Hz (frame times in ms)",
+            "columns": COLUMNS,
+            "rows": rows,
+            "notes": notes,
+        }
+    ]

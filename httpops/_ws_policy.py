@@ -1,0 +1,98 @@
+"""Reconnect: the opt-in policy a WebSocket session follows when its connection is lost (pure).
+
+The session thread asks the policy two questions and nothing else: *may I
+try again after this failure?* (:meth:`Reconnect.should_retry`) and *how long
+do I wait first?* (:meth:`Reconnect.delay`). Keeping the arithmetic here,
+without sockets or clocks, lets it be tested with a table of inputs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ._errors import HTTPStatusError, InvalidArgument, OperationError, TLSError, TransportError
+
+__all__ = ["Reconnect"]
+
+#: Handshake statuses that say "try again later" rather than "go away".
+_RETRIABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Reconnect:
+    """When and how often a lost WebSocket connects again (off unless given).
+
+    Delays grow exponentially: ``backoff * 2**n`` seconds for the n-th
+    consecutive failed attempt (0-based), capped at ``max_backoff``, each
+    multiplied by a random factor in ``[1 - jitter, 1 + jitter]`` so that many
+    clients dropped together do not come back together. A successful open
+    resets the count.
+
+    What is retried: connections that drop or time out (``connection error``,
+    ``resolve error``, ``timeout``, including a ping that got no pong) and
+    handshakes answered with 408, 429 or 5xx. Not retried: certificate
+    failures, other handshake statuses (a 404 will not fix itself), a close
+    asked for by the host, and -- unless ``on_server_close`` -- a clean close
+    sent by the server.
+
+    Attributes:
+        attempts: Reconnect attempts after a loss (or a failed first
+            connect) before giving up; None for no limit.
+        backoff: First delay in seconds.
+        max_backoff: Cap on any one delay, in seconds.
+        jitter: Relative jitter, 0 to 1.
+        on_server_close: Also reconnect after the server closed cleanly.
+    """
+
+    attempts: int | None = 5
+    backoff: float = 0.5
+    max_backoff: float = 30.0
+    jitter: float = 0.3
+    on_server_close: bool = False
+
+    def __post_init__(self) -> None:
+        if self.attempts is not None and (
+            isinstance(self.attempts, bool) or not isinstance(self.attempts, int)
+        ):
+            raise InvalidArgument(
+                f"Reconnect.attempts must be an int or None, got {self.attempts!r}"
+            )
+        if self.attempts is not None and self.attempts < 1:
+            raise InvalidArgument(f"Reconnect.attempts must be >= 1, got {self.attempts!r}")
+        for name in ("backoff", "max_backoff"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise InvalidArgument(f"Reconnect.{name} must be a number, got {value!r}")
+            if not (0 <= value < math.inf):
+                raise InvalidArgument(f"Reconnect.{name} must be >= 0 and finite, got {value!r}")
+        if isinstance(self.jitter, bool) or not isinstance(self.jitter, (int, float)):
+            raise InvalidArgument(f"Reconnect.jitter must be a number, got {self.jitter!r}")
+        if not 0 <= self.jitter <= 1:
+            raise InvalidArgument(f"Reconnect.jitter must be between 0 and 1, got {self.jitter!r}")
+        if not isinstance(self.on_server_close, bool):
+            raise InvalidArgument(
+                f"Reconnect.on_server_close must be a bool, got {self.on_server_close!r}"
+            )
+
+    def delay(self, attempt: int, rand: float) -> float:
+        """Seconds to wait before attempt number ``attempt`` (0-based); ``rand`` in [0, 1)."""
+        # 2**attempt overflows a float around 1024; the cap is reached long before.
+        base: float = min(self.backoff * (2.0 ** min(attempt, 64)), self.max_backoff)
+        return base * (1 - self.jitter + 2 * self.jitter * rand)
+
+    def should_retry(self, retries: int, error: OperationError | None) -> bool:
+        """Whether to connect again after a connection ended or an attempt failed.
+
+        Args:
+            retries: Reconnect attempts already made since the last
+                successful open (0 right after a drop).
+            error: Why the connection ended; None for a clean server close.
+        """
+        if self.attempts is not None and retries >= self.attempts:
+            return False
+        if error is None:
+            return self.on_server_close
+        if isinstance(error, HTTPStatusError):
+            return error.status in _RETRIABLE_STATUSES
+        return isinstance(error, TransportError) and not isinstance(error, TLSError)
