@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import math
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpops
@@ -168,6 +170,58 @@ def load_phase(
     return total, statistics.median(durations)
 
 
+def control_phase(server: BenchServer, iterations: int, rounds: int) -> tuple[Frames, float]:
+    """Frames of an idle engine while the same load runs in *another process*.
+
+    Nothing is shared with the load but the CPUs, so this is what CPU
+    contention alone (load + server on the same cores) does to the frames.
+    """
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bench.bench_frames", "--load", server.url("/small"),
+         server.url(f"/bytes/{LARGE}"), str(rounds)],
+        cwd=str(Path(__file__).resolve().parent.parent), stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None
+        if child.stdout.readline().strip() != "READY":
+            raise RuntimeError("the load process did not start")
+        with httpops.Engine() as engine:
+            loop = Loop(engine, iterations)
+            started = time.perf_counter()
+            while child.poll() is None:
+                loop.frame()
+                if time.perf_counter() - started > 300:
+                    raise RuntimeError("the load process did not finish in 300 s")
+            loop.frames.elapsed = time.perf_counter() - started
+        out = child.stdout.read().split()
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
+    if child.returncode != 0 or not out:
+        raise RuntimeError(f"the load process failed (exit {child.returncode})")
+    return loop.frames, float(out[-1])
+
+
+def _load_main(small_url: str, large_url: str, rounds: int) -> None:
+    """The control's load process: the load rounds with no frame loop; prints the median s."""
+    durations = []
+    with httpops.Engine() as engine:
+        for op in [engine.get(small_url) for _ in range(16)]:
+            op.result(timeout=30)
+        print("READY", flush=True)
+        for _ in range(rounds):
+            started = time.perf_counter()
+            ops = [engine.get(large_url) for _ in range(N_LARGE)]
+            ops += [engine.get(small_url) for _ in range(N_SMALL)]
+            if not engine.wait(*ops, timeout=120) or any(op.error for op in ops):
+                raise SystemExit("load round failed")
+            durations.append(time.perf_counter() - started)
+    print(statistics.median(durations), flush=True)
+
+
 def _row(label: str, frames: Frames, idle_p99: float | None, seconds: float | None) -> list[Any]:
     ms = [v * 1000 for v in frames.intervals]
     p99 = percentile(ms, 99)
@@ -224,6 +278,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
             rows.append(_row(label, frames, idle_p99, seconds))
             if load_p99 is None:
                 load_p99 = rows[-1][3]
+                frames, seconds = control_phase(server, iterations, rounds)
+                rows.append(_row("control: load in another process", frames, idle_p99, seconds))
     ratio = load_p99 / idle_p99 if load_p99 else math.nan
     late = rows[1][5]
     verdict = "met" if ratio <= RATIO_TARGET and late == 0 else "NOT met"
@@ -250,3 +306,10 @@ def run(quick: bool) -> list[dict[str, Any]]:
             "notes": notes,
         }
     ]
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "--load":
+        _load_main(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    else:
+        raise SystemExit("usage: python -m bench.bench_frames --load SMALL_URL LARGE_URL ROUNDS")

@@ -76,6 +76,9 @@ _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 # Downloads read bigger slices than in-memory bodies: fewer Python-level
 # iterations per megabyte leave more of the GIL to the host's frame.
 _MIN_DOWNLOAD_CHUNK = 1024 * 1024
+# Seconds a download waits for another download of the same target to let go
+# of the temporary file before it uses a private one (and does not resume).
+_CLAIM_WAIT = 2.0
 
 
 def start_download(
@@ -190,13 +193,17 @@ class DownloadJob:
         Raises:
             OperationError: Transport failure, HTTP status >= 400, truncated
                 body, size limit, SHA-256 mismatch, or a file-system error.
+
+        Thread-safety: the worker running the job only.
         """
         target = self.target
         try:
             os.makedirs(target.directory, exist_ok=True)
             self._check_confined()
             part = target.part_path()
-            stable = claim_part(part)
+            # A canceled download of this target may still be cleaning up: give it
+            # a moment, so its kept bytes can be resumed.
+            stable = claim_part(part, _CLAIM_WAIT, ctx.check)
             if not stable:  # another download writes this target now: no resume for us
                 part = self._unique_part()
         except OSError as exc:
@@ -214,7 +221,8 @@ class DownloadJob:
             remove_quietly(meta)
         except BaseException as exc:
             self._clean_up(exc, part, meta)
-            if isinstance(exc, OSError):
+            # TimeoutError_ is also an OSError (builtins.TimeoutError): not a file error.
+            if isinstance(exc, OSError) and not isinstance(exc, OperationError):
                 raise self._file_error(exc, part) from exc
             raise
         finally:

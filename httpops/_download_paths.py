@@ -24,6 +24,8 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ._errors import InvalidArgument
@@ -36,9 +38,12 @@ META_SUFFIX = ".httpops-part.json"
 # the temporary name stays under the usual 255-byte limit.
 _MAX_NAME = 180
 
-# Guards _parts_in_use: temporary files being written by some download right now.
-_parts_lock = threading.Lock()
+# Guards _parts_in_use: temporary files being written by some download right now;
+# notified when one is released.
+_parts_lock = threading.Condition(threading.Lock())
 _parts_in_use: set[str] = set()
+# How long a download waits for another one's temporary file, in slices.
+_CLAIM_SLICE = 0.05
 
 
 @dataclass(frozen=True)
@@ -139,14 +144,26 @@ def verify_confined(target: Target, shown: object = None) -> None:
         raise _escape(shown or target.path, target.root, f"a symlink leads to {real!r}")
 
 
-def claim_part(part: str) -> bool:
-    """Mark temporary file ``part`` as being written; False if another download has it.
+def claim_part(part: str, wait: float = 0.0, check: Callable[[], None] | None = None) -> bool:
+    """Mark temporary file ``part`` as being written; False if another download keeps it.
+
+    Args:
+        part: The temporary file's path.
+        wait: Seconds to wait for another download to release it (a canceled
+            one is still cleaning up), in short slices.
+        check: Called between slices; raises to stop waiting (cancel).
 
     Thread-safety: any thread.
     """
+    deadline = time.monotonic() + wait
     with _parts_lock:
-        if part in _parts_in_use:
-            return False
+        while part in _parts_in_use:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            _parts_lock.wait(min(remaining, _CLAIM_SLICE))
+            if check is not None:
+                check()  # no user code: the task context's cancel/deadline check
         _parts_in_use.add(part)
         return True
 
@@ -155,3 +172,4 @@ def release_part(part: str) -> None:
     """Forget a temporary file claimed with :func:`claim_part`. Thread-safety: any thread."""
     with _parts_lock:
         _parts_in_use.discard(part)
+        _parts_lock.notify_all()

@@ -100,10 +100,12 @@ class DownloadFacadeMixin:
         check_callback("callback", callback)
 
         def finished(op: Operation) -> None:
-            if op.error is None and op.path is not None:
+            if not self._finished(op):
+                return  # canceled through the facade: as if it never happened
+            ok = op.error is None
+            if ok and op.path is not None:
                 self.images[op.url] = op.path
-            if self._finished(op) and callback is not None:
-                ok = op.error is None
+            if callback is not None:
                 callback(op.path if ok else None, None if ok else str(op.error))
 
         op = self.engine.download_image(

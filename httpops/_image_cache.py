@@ -104,7 +104,10 @@ class ImageStore:
         return data, os.path.join(self.directory, name)
 
     def load(self, url: str) -> CacheEntry | None:
-        """The entry for ``url`` if its metadata and file are intact, else None."""
+        """The entry for ``url`` if its metadata and file are intact, else None.
+
+        Thread-safety: any thread (workers, in practice).
+        """
         found = self._read_meta(url)
         if found is None:
             return None
@@ -126,7 +129,10 @@ class ImageStore:
         )
 
     def new_temp(self) -> str:
-        """A new empty temporary file in the cache directory (created if needed)."""
+        """A new empty temporary file in the cache directory (created if needed).
+
+        Thread-safety: any thread (workers, in practice).
+        """
         os.makedirs(self.directory, exist_ok=True)
         fd, path = tempfile.mkstemp(prefix=".img-", suffix=".httpops-tmp", dir=self.directory)
         os.close(fd)
@@ -142,7 +148,11 @@ class ImageStore:
         crc32: str,
         size: int,
     ) -> CacheEntry:
-        """Move a verified temporary file into place and record it; returns the entry."""
+        """Move a verified temporary file into place and record it; returns the entry.
+
+        Thread-safety: any thread (workers, in practice); concurrent saves of
+        one URL leave one complete entry.
+        """
         old = self.load(url)
         name = f"{self._key(url)}.{ext}"
         path = os.path.join(self.directory, name)
@@ -171,7 +181,10 @@ class ImageStore:
         return entry
 
     def forget(self, url: str) -> None:
-        """Remove the entry of ``url`` (its metadata, then its file)."""
+        """Remove the entry of ``url`` (its metadata, then its file).
+
+        Thread-safety: any thread (workers, in practice).
+        """
         found = self._read_meta(url)
         remove_quietly(self._meta_path(url))
         if found is not None:

@@ -42,6 +42,7 @@ from ._errors import (
     BodyTooLarge,
     Canceled,
     ConnectionDropped,
+    EngineClosed,
     HTTPStatusError,
     InvalidImage,
     OperationError,
@@ -121,7 +122,11 @@ class ImageService:
 
     def __init__(self, engine: Engine) -> None:
         config = engine.config
-        self._engine = engine
+        # Weak: the module's engine -> service map must not keep the engine alive.
+        self._engine_ref = weakref.ref(engine)
+        self._transport = engine.transport
+        self._retry = config.retry
+        self._chunk = config.chunk_size
         self.store = ImageStore(config.image_cache_dir or default_cache_dir(config.downloads_dir))
         limit = config.max_download_bytes or config.max_body_bytes
         self.max_bytes = limit
@@ -131,6 +136,12 @@ class ImageService:
         # URLs fetched or revalidated by this engine: url -> (path, crc32).
         self._known: dict[str, tuple[str, str]] = {}
 
+    def _engine(self) -> Engine:
+        engine = self._engine_ref()
+        if engine is None:  # only reachable through a leaked reference to this service
+            raise EngineClosed("the engine of this image cache is gone")
+        return engine
+
     # -- the caller's side ----------------------------------------------------------------
 
     def request(self, request: Request, callback: OperationCallback | None) -> Operation:
@@ -138,7 +149,7 @@ class ImageService:
 
         Thread-safety: any thread.
         """
-        engine, url = self._engine, request.url
+        engine, url = self._engine(), request.url
         op = engine.register("image", "GET", url, callback)
         with self._lock:
             flight = self._flights.get(url)
@@ -198,7 +209,7 @@ class ImageService:
             if error is None:
                 self._known[flight.url] = (path, crc)
             ops, flight.ops = flight.ops, []
-        engine = self._engine
+        engine = self._engine()
         for op in ops:
             engine.mark_running(op)
             if error is None:
@@ -263,8 +274,7 @@ class ImageService:
         def once() -> CacheEntry | None:
             nonlocal attempt
             self._check_wanted(ctx, flight)
-            stream = open_stream(ctx, self._engine.transport, request, self._engine.config.retry,
-                                 attempt)  # fmt: skip
+            stream = open_stream(ctx, self._transport, request, self._retry, attempt)
             attempt += 1
             try:
                 if stream.status == 304 and entry is not None:
@@ -277,7 +287,7 @@ class ImageService:
             finally:
                 stream.close()
 
-        return with_retries(ctx, self._engine.config.retry, "GET", once)
+        return with_retries(ctx, self._retry, "GET", once)
 
     def _reuse(self, entry: CacheEntry) -> CacheEntry | None:
         """The entry after a 304, if its file still is the image it was (else None)."""
@@ -324,7 +334,7 @@ class ImageService:
                 while True:
                     self._check_wanted(ctx, flight)
                     try:
-                        data = stream.read_chunk(self._engine.config.chunk_size)
+                        data = stream.read_chunk(self._chunk)
                     except OperationError:
                         raise_if_stopped(ctx)
                         raise

@@ -143,6 +143,11 @@ class RequestsTransport:
         except OperationError:
             raise  # e.g. Canceled raised by the upload hook
         except Exception as exc:
+            # TooManyRedirects carries the last response, its connection still checked
+            # out of the pool: close it, or the socket lives as long as the error does.
+            leftover = getattr(exc, "response", None)
+            if leftover is not None:
+                leftover.close()
             raise translate(exc, request) from exc
         return RequestsStream(resp, request)
 
@@ -158,6 +163,17 @@ class RequestsTransport:
         with self._lock:
             sessions, self._sessions = self._sessions, []
         for session in sessions:
+            # urllib3 2's PoolManager.clear() only forgets its pools; their idle
+            # sockets close when a pool is garbage collected, and anything still
+            # referring to a response (an error's __cause__) keeps it alive. Close them now.
+            for adapter in session.adapters.values():
+                manager = getattr(adapter, "poolmanager", None)
+                if manager is None:
+                    continue
+                for key in list(manager.pools.keys()):
+                    pool = manager.pools.get(key)
+                    if pool is not None:
+                        pool.close()
             session.close()
 
 

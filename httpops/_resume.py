@@ -126,7 +126,10 @@ def remove_quietly(*paths: str) -> None:
 
 
 class Hashes:
-    """CRC32 and (optionally) SHA-256 of the bytes written so far, updated per chunk."""
+    """CRC32 and (optionally) SHA-256 of the bytes written so far, updated per chunk.
+
+    Thread-safety: owned by one download job; used on its worker only.
+    """
 
     def __init__(self, want_sha256: bool) -> None:
         self.crc = 0

@@ -1,6 +1,8 @@
 """Reconnect: the opt-in policy a WebSocket session follows when its connection is lost (pure).
 
-The session thread asks the policy two questions and nothing else: *may I
+Also here, :class:`PingClock`: the keep-alive arithmetic of one connection.
+
+The session thread asks the reconnect policy two questions and nothing else: *may I
 try again after this failure?* (:meth:`Reconnect.should_retry`) and *how long
 do I wait first?* (:meth:`Reconnect.delay`). Keeping the arithmetic here,
 without sockets or clocks, lets it be tested with a table of inputs.
@@ -9,11 +11,17 @@ without sockets or clocks, lets it be tested with a table of inputs.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from ._errors import HTTPStatusError, InvalidArgument, OperationError, TLSError, TransportError
 
-__all__ = ["Reconnect"]
+__all__ = ["DEAD", "PING", "PingClock", "Reconnect"]
+
+#: PingClock verdicts: send a ping now; the peer missed its pong.
+PING = object()
+DEAD = object()
 
 #: Handshake statuses that say "try again later" rather than "go away".
 _RETRIABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -26,8 +34,9 @@ class Reconnect:
     Delays grow exponentially: ``backoff * 2**n`` seconds for the n-th
     consecutive failed attempt (0-based), capped at ``max_backoff``, each
     multiplied by a random factor in ``[1 - jitter, 1 + jitter]`` so that many
-    clients dropped together do not come back together. A successful open
-    resets the count.
+    clients dropped together do not come back together. A connection that
+    stayed open for 2 seconds resets the count; one the server drops sooner
+    does not, so a server that accepts and drops at once is not retried forever.
 
     What is retried: connections that drop or time out (``connection error``,
     ``resolve error``, ``timeout``, including a ping that got no pong) and
@@ -86,7 +95,7 @@ class Reconnect:
 
         Args:
             retries: Reconnect attempts already made since the last
-                successful open (0 right after a drop).
+                connection that stayed open (0 right after such a drop).
             error: Why the connection ended; None for a clean server close.
         """
         if self.attempts is not None and retries >= self.attempts:
@@ -96,3 +105,39 @@ class Reconnect:
         if isinstance(error, HTTPStatusError):
             return error.status in _RETRIABLE_STATUSES
         return isinstance(error, TransportError) and not isinstance(error, TLSError)
+
+
+class PingClock:
+    """When to ping, and when a missing pong means a dead peer (used by one writer thread)."""
+
+    def __init__(self, interval: float | None, timeout: float) -> None:
+        self.interval = interval
+        self.timeout = timeout
+        now = time.monotonic()
+        self.next_ping = None if interval is None else now + interval
+        self.sent_at: float | None = None
+
+    def check(self, now: float, last_pong: float, paused: bool) -> tuple[Any, float | None]:
+        """The job due now (:data:`PING`, :data:`DEAD` or None) and how long to sleep otherwise.
+
+        Args:
+            now: ``time.monotonic()``.
+            last_pong: When the last pong arrived (0.0 for never).
+            paused: Whether the reader is paused for backpressure.
+        """
+        if self.next_ping is None or self.interval is None:
+            return None, None
+        if self.sent_at is not None:
+            if last_pong >= self.sent_at:
+                self.sent_at = None  # answered
+            elif paused:
+                # The reader is not reading: an unread pong is not a dead peer.
+                self.sent_at, self.next_ping = None, now + self.interval
+            elif now >= self.sent_at + self.timeout:
+                return DEAD, None
+            else:
+                return None, self.sent_at + self.timeout - now
+        if now >= self.next_ping:
+            self.sent_at, self.next_ping = now, now + self.interval
+            return PING, None
+        return None, self.next_ping - now

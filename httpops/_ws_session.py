@@ -78,7 +78,7 @@ from ._ws_connect import (
     write_nowait,
 )
 from ._ws_events import WsError, WsMessage, WsOpen
-from ._ws_policy import Reconnect
+from ._ws_policy import DEAD, PING, PingClock, Reconnect
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -91,12 +91,13 @@ log = logging.getLogger("httpops")
 
 #: Seconds to wait for the server's close frame after sending ours.
 CLOSE_TIMEOUT = 3.0
+#: Seconds a connection must stay open before a loss starts the reconnect count afresh.
+STABLE_AFTER = 2.0
 #: Close code and reason sent (and reported) when a socket is canceled.
 CANCEL_CLOSE = (1001, "canceled")
 
 _CLOSE = object()  # writer job: send our close frame
-_PING = object()  # writer job: send a keep-alive ping
-_DEAD = object()  # writer job: the peer missed its pong
+_WHOLE_OPCODES = frozenset({OPCODE_TEXT, OPCODE_BINARY})
 _DATA_OPCODES = frozenset({OPCODE_TEXT, OPCODE_BINARY, OPCODE_CONT})
 #: Largest payload the host thread frames and writes itself (masking costs CPU per byte).
 _DIRECT_MAX = 16 * 1024
@@ -334,12 +335,23 @@ class Session:
             ws, error = self._connect()
             code, reason = 1006, ""
             if ws is not None:
+                served_from = time.monotonic()
                 end = self._serve(ws, reconnected=opened)
-                opened, retries = True, 0
+                # Only a connection that held resets the count: a server that accepts
+                # and drops at once must not keep us reconnecting forever, undelayed.
+                if time.monotonic() - served_from >= STABLE_AFTER:
+                    retries = 0
+                opened = True
                 if end.by_us:
                     self._finish(State.DONE, None, end.code, end.reason)
                     return
                 code, reason, error = end.code, end.reason, end.error
+            with self._lock:
+                request = self._close_request
+            if request is not None:
+                # The host asked for the end meanwhile: this loss is the close it wanted.
+                self._finish(State.DONE, None, *request)
+                return
             policy = self.reconnect
             again = (
                 policy is not None and not self._stopping and policy.should_retry(retries, error)
@@ -368,6 +380,10 @@ class Session:
             self._finish(State.DONE, None, code, reason)
 
     def _finish(self, state: State, error: OperationError | None, code: int, reason: str) -> None:
+        with self._lock:
+            # The socket is over: send() refuses from now on instead of queueing forever.
+            self._stopping = True
+            self._outbox.clear()
         # A no-op if cancel() already claimed it: that completion is the close event.
         self.engine.complete(self.op, state, error=error, value=(code, reason))
 
@@ -437,7 +453,9 @@ class Session:
                     self._wait_for_drain()
                 frame = recv_frame()
                 opcode = frame.opcode
-                if opcode in _DATA_OPCODES:
+                if opcode in _WHOLE_OPCODES and frame.fin and cont.recving_frames is None:
+                    self._deliver(opcode, frame.data)  # the common case: a whole message
+                elif opcode in _DATA_OPCODES:
                     cont.validate(frame)
                     cont.add(frame)
                     if not frame.fin:
@@ -528,7 +546,7 @@ class Session:
 
     def _write_loop(self, ws: AbortableWebSocket) -> None:
         job: Any = None
-        pinger = _PingClock(self.ping_interval, self.ping_timeout)
+        pinger = PingClock(self.ping_interval, self.ping_timeout)
         try:
             while True:
                 job = self._next_job(pinger)
@@ -537,9 +555,9 @@ class Session:
                 if job is _CLOSE:
                     self._write_close(ws)
                     return
-                if job is _PING:
+                if job is PING:
                     ws.ping()
-                elif job is _DEAD:
+                elif job is DEAD:
                     detail = f"no pong within {self.ping_timeout:g}s"
                     self._abort_with(ws, ReadTimeout("WS", self.url, detail))
                     return
@@ -569,7 +587,7 @@ class Session:
         with self._lock:
             self._writer_busy = False
 
-    def _next_job(self, pinger: _PingClock) -> Any:
+    def _next_job(self, pinger: PingClock) -> Any:
         """Wait for the next thing to write; None when the connection is over."""
         with self._lock:
             while True:
@@ -611,33 +629,3 @@ class Session:
             if self._conn_error is None:
                 self._conn_error = error
         ws.abort()
-
-
-class _PingClock:
-    """When to ping and when a missing pong means a dead peer (writer thread only)."""
-
-    def __init__(self, interval: float | None, timeout: float) -> None:
-        self.interval = interval
-        self.timeout = timeout
-        now = time.monotonic()
-        self.next_ping = None if interval is None else now + interval
-        self.sent_at: float | None = None
-
-    def check(self, now: float, last_pong: float, paused: bool) -> tuple[Any, float | None]:
-        """The job due now (``_PING``/``_DEAD``/None) and how long to sleep otherwise."""
-        if self.next_ping is None or self.interval is None:
-            return None, None
-        if self.sent_at is not None:
-            if last_pong >= self.sent_at:
-                self.sent_at = None  # answered
-            elif paused:
-                # The reader is not reading: an unread pong is not a dead peer.
-                self.sent_at, self.next_ping = None, now + self.interval
-            elif now >= self.sent_at + self.timeout:
-                return _DEAD, None
-            else:
-                return None, self.sent_at + self.timeout - now
-        if now >= self.next_ping:
-            self.sent_at, self.next_ping = now, now + self.interval
-            return _PING, None
-        return None, self.next_ping - now

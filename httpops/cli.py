@@ -3,13 +3,16 @@
 ``httpops get URL``, ``post URL DATA``, ``download URL FILE``, ``ws URL``,
 ``serve`` and ``demo``. Results go to stdout, progress and errors to stderr
 (one line, ``httpops: <error>``), and the exit code is 0 on success, 1 when
-the operation failed and 2 for a usage error.
+the operation failed, 2 for a usage error (bad arguments, a malformed URL)
+and 130 on Ctrl-C. Every subcommand has ``--help``.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -17,9 +20,12 @@ from typing import Any, TextIO
 
 from ._config import Config
 from ._engine import Engine
-from ._errors import HttpopsError, UsageError
+from ._errors import HttpopsError, InvalidArgument, UsageError
 from ._operation import Operation
+from ._response import Response
 from ._version import __version__
+from ._ws_handle import WebSocket
+from .cli_progress import DownloadProgress
 
 __all__ = ["main"]
 
@@ -36,30 +42,35 @@ def _headers(pairs: Sequence[str]) -> dict[str, str]:
     return headers
 
 
-def _print_value(value: Any, out: TextIO) -> None:
-    from ._response import Response
+def _one_line(error: object) -> str:
+    """``httpops: <error>`` with any newline of the message folded away."""
+    return "httpops: " + " ".join(str(error).split())
 
+
+def _fail(error: object) -> int:
+    print(_one_line(error), file=sys.stderr, flush=True)
+    return EXIT_FAILED
+
+
+def _print_value(value: Any, out: TextIO) -> None:
     if isinstance(value, Response):
         out.write(value.text)
         if value.text and not value.text.endswith("\n"):
             out.write("\n")
     else:
         out.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+    out.flush()
 
 
-def _finish(op: Operation, args: argparse.Namespace) -> int:
+def _finish(engine: Engine, op: Operation, args: argparse.Namespace) -> int:
     """Wait for ``op`` with the command's timeout and print its result."""
-    engine = op._engine
-    assert engine is not None
     if not engine.wait(op, timeout=args.wait):
         op.cancel()
-        print(f"httpops: {op.method} {op.url}: no result within {args.wait:g}s", file=sys.stderr)
-        return EXIT_FAILED
+        return _fail(f"{op.method} {op.url}: no result within {args.wait:g}s")
     if op.error is not None:
-        print(f"httpops: {op.error}", file=sys.stderr)
         if op.response is not None and args.verbose:
             _print_value(op.response, sys.stdout)
-        return EXIT_FAILED
+        return _fail(op.error)
     _print_value(op.value, sys.stdout)
     return EXIT_OK
 
@@ -67,7 +78,7 @@ def _finish(op: Operation, args: argparse.Namespace) -> int:
 def cmd_get(engine: Engine, args: argparse.Namespace) -> int:
     """``httpops get URL [--json]``."""
     start = engine.get_json if args.json else engine.get
-    return _finish(start(args.url, headers=_headers(args.header)), args)
+    return _finish(engine, start(args.url, headers=_headers(args.header)), args)
 
 
 def cmd_post(engine: Engine, args: argparse.Namespace) -> int:
@@ -78,54 +89,89 @@ def cmd_post(engine: Engine, args: argparse.Namespace) -> int:
             data = json.loads(args.data)
         except ValueError as exc:
             raise UsageError(f"DATA is not JSON: {exc}") from exc
-        return _finish(engine.post_json(args.url, data, headers=headers), args)
-    return _finish(engine.post(args.url, args.data, headers=headers), args)
+        if not isinstance(data, (dict, list)):
+            raise UsageError(f"DATA must be a JSON object or array, got {args.data!r}")
+        return _finish(engine, engine.post_json(args.url, data, headers=headers), args)
+    return _finish(engine, engine.post(args.url, args.data, headers=headers), args)
+
+
+def _sha256_of(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def cmd_download(engine: Engine, args: argparse.Namespace) -> int:
     """``httpops download URL FILE [--sha256 HEX]`` with a progress line on stderr."""
-    from .cli_progress import DownloadProgress
-
     progress = DownloadProgress(sys.stderr)
     op = engine.download(
-        args.url, args.file, on_progress=progress.update, sha256=args.sha256, resume=True
-    )
+        args.url, os.path.abspath(args.file), on_progress=progress.update,
+        sha256=args.sha256, resume=True, headers=_headers(args.header),
+    )  # fmt: skip
     done = engine.wait(op, timeout=args.wait)
-    progress.finish()
+    progress.finish(op if done and op.error is None else None)
     if not done:
         op.cancel()
-        print(f"httpops: GET {args.url}: no result within {args.wait:g}s", file=sys.stderr)
-        return EXIT_FAILED
+        return _fail(f"GET {args.url}: no result within {args.wait:g}s")
     if op.error is not None:
-        print(f"httpops: {op.error}", file=sys.stderr)
-        return EXIT_FAILED
-    print(f"{op.path}\t{op.received} bytes\tcrc32={op.checksum}")
+        return _fail(op.error)
+    assert op.path is not None
+    # The download verified --sha256 on its worker; without one, show it anyway.
+    sha = args.sha256.lower() if args.sha256 else _sha256_of(op.path)
+    verified = " (verified)" if args.sha256 else ""
+    print(f"{op.path}  {op.received} bytes  crc32 {op.checksum}  sha256 {sha}{verified}")
     return EXIT_OK
 
 
 def cmd_ws(engine: Engine, args: argparse.Namespace) -> int:
     """``httpops ws URL``: lines typed are sent, messages received are printed."""
     ended = threading.Event()
+    opened = threading.Event()
     status = {"code": EXIT_OK}
 
-    def on_message(_handle: Any, message: Any) -> None:
-        print(message if isinstance(message, str) else repr(message), flush=True)
+    def on_open(ws: WebSocket, _reconnected: bool) -> None:
+        opened.set()
+        print(f"httpops: connected to {ws.url}", file=sys.stderr, flush=True)
 
-    def on_error(_handle: Any, err: Any) -> None:
-        print(f"httpops: {err}", file=sys.stderr)
-        status["code"] = EXIT_FAILED
+    def on_message(_ws: WebSocket, message: Any) -> None:
+        if isinstance(message, bytes):
+            text = repr(message)
+        elif isinstance(message, str):
+            text = message
+        else:
+            text = json.dumps(message, ensure_ascii=False)
+        print(text, flush=True)
 
-    def on_close(_handle: Any, code: Any = None, reason: Any = "") -> None:
+    def on_error(_ws: WebSocket, err: Exception) -> None:
+        status["code"] = _fail(err)
+
+    def on_close(_ws: WebSocket, code: int, reason: str) -> None:
+        if code not in (1000, 1005):
+            status["code"] = EXIT_FAILED
+        suffix = f": {reason}" if reason else ""
+        print(f"httpops: closed {code}{suffix}", file=sys.stderr, flush=True)
         ended.set()
+        opened.set()  # lets the stdin reader stop waiting
 
     handle = engine.websocket(
-        args.url, on_message=on_message, on_error=on_error, on_close=on_close, json=args.json
-    )
+        args.url, on_open=on_open, on_message=on_message, on_error=on_error,
+        on_close=on_close, json=args.json, headers=_headers(args.header),
+    )  # fmt: skip
 
     def read_stdin() -> None:
+        # Input that ends at once (a pipe) must not close the socket before it opened.
+        opened.wait()
+        if ended.is_set():
+            return
         for line in sys.stdin:
-            handle.send(json.loads(line) if args.json else line.rstrip("\n"))
-        handle.close()
+            text = line.rstrip("\n")
+            try:
+                handle.send(json.loads(text) if args.json else text)
+            except (ValueError, InvalidArgument) as exc:
+                print(_one_line(f"not sent: {exc}"), file=sys.stderr, flush=True)
+        handle.close()  # end of input: close with 1000 after what is queued
 
     # stdin blocks; read it on a helper thread so the main thread keeps polling.
     threading.Thread(target=read_stdin, name="httpops-cli-stdin", daemon=True).start()
@@ -136,22 +182,15 @@ def cmd_ws(engine: Engine, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         handle.close()
         engine.wait(handle.operation, timeout=2)
+        return 130
     return status["code"]
 
 
-def cmd_serve(_engine: Engine | None, args: argparse.Namespace) -> int:
+def cmd_serve(args: argparse.Namespace) -> int:
     """``httpops serve``: run the embedded demo server until Ctrl-C."""
-    from .demo.__main__ import serve_forever
+    from .demo.app import serve_forever
 
     return serve_forever(port=args.port)
-
-
-def cmd_demo(_engine: Engine | None, args: argparse.Namespace) -> int:
-    """``httpops demo``: the demo game loop (see ``python -m httpops.demo``)."""
-    from .demo.__main__ import main as demo_main
-
-    argv = ["--seconds", str(args.seconds)] + (["--window"] if args.window else [])
-    return demo_main(argv)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -198,9 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = add("serve", "run the embedded demo server on 127.0.0.1 and print its URLs")
     serve.add_argument("--port", type=int, default=0, help="port (default: any free port)")
 
-    demo = add("demo", "run the demo game loop against the embedded server")
-    demo.add_argument("--seconds", type=float, default=15.0)
-    demo.add_argument("--window", action="store_true", help="draw in a pygame window")
+    # `httpops demo ...` is handed to the demo's own parser (see main()); this
+    # entry only lists it in `httpops --help`.
+    add("demo", "run the demo game loop (httpops demo --help for its options)")
     return parser
 
 
@@ -217,22 +256,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Thread-safety: the main thread.
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["demo"]:
+        from .demo.app import main as demo_main
+
+        return demo_main(argv[1:], prog="httpops demo")
     args = build_parser().parse_args(argv)
     if args.command == "serve":
-        return cmd_serve(None, args)
-    if args.command == "demo":
-        return cmd_demo(None, args)
+        return cmd_serve(args)
     try:
         verify: bool | str = args.cacert or not args.insecure
-        config = Config(verify=verify, downloads_dir=".")
+        config = Config(verify=verify, downloads_dir=os.getcwd())
         with Engine(config) as engine:
             return COMMANDS[args.command](engine, args)
     except UsageError as exc:
-        print(f"httpops: {exc}", file=sys.stderr)
+        print(_one_line(exc), file=sys.stderr)
         return EXIT_USAGE
     except HttpopsError as exc:
-        print(f"httpops: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return _fail(exc)
     except KeyboardInterrupt:
         return 130
 

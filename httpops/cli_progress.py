@@ -1,4 +1,8 @@
-"""A one-line download progress display for the ``httpops download`` command."""
+"""A one-line download progress display for the ``httpops download`` command.
+
+On a terminal the line is redrawn in place (``\\r``); otherwise each update
+is its own line, at most every ``min_interval`` seconds.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ class DownloadProgress:
         self._interval = min_interval
         self._last = 0.0
         self._drawn = False
+        self._line = ""
         self._tty = out.isatty()
 
     def update(self, op: Operation) -> None:
@@ -41,6 +46,9 @@ class DownloadProgress:
         if now - self._last < self._interval and op.progress != 100:
             return
         self._last = now
+        self._draw(op)
+
+    def _draw(self, op: Operation) -> None:
         speed = f"{human_bytes(op.speed)}/s"
         if op.progress is None:
             line = f"{human_bytes(op.received)}  {speed}"
@@ -48,6 +56,9 @@ class DownloadProgress:
             filled = int(op.progress / 100 * self.WIDTH)
             bar = "#" * filled + "." * (self.WIDTH - filled)
             line = f"[{bar}] {op.progress:5.1f}%  {human_bytes(op.received)}  {speed}"
+        if line == self._line:
+            return
+        self._line = line
         if self._tty:
             self._out.write("\r" + line.ljust(72))
         else:
@@ -55,8 +66,13 @@ class DownloadProgress:
         self._out.flush()
         self._drawn = True
 
-    def finish(self) -> None:
-        """End the progress line. Thread-safety: the polling thread."""
+    def finish(self, op: Operation | None = None) -> None:
+        """End the progress line, drawing it once more for a finished ``op``.
+
+        Thread-safety: the polling thread.
+        """
+        if op is not None:
+            self._draw(op)
         if self._drawn and self._tty:
             self._out.write("\n")
             self._out.flush()

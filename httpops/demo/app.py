@@ -1,32 +1,74 @@
 """The demo application: argument parsing, :func:`run_demo` and :func:`serve_forever`.
 
-``python -m httpops.demo`` runs :func:`main`; ``httpops serve`` uses
-:func:`serve_forever` to run the server alone for manual play.
+``python -m httpops.demo`` (and ``httpops demo``) runs :func:`main`;
+``httpops serve`` uses :func:`serve_forever` to run the server alone for
+manual play.
+
+Views: on a terminal the run is a live ``rich`` panel; when stdout is not a
+terminal (a pipe, CI, tests) it is plain lines; ``--window`` draws it in a
+pygame window (``pip install 'httpops[demo]'``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 import threading
 from collections.abc import Sequence
 from typing import TextIO
 
 import httpops
 
-from .loop import DemoGame, DemoReport, print_summary
+from .chat import describe_routes
+from .loop import CANCELED_DOWNLOAD, IMAGES, DemoGame, PlainView, View
 from .server import ROUTES, DemoServer
+from .shots import DemoReport
+from .summary import summary_lines
 
 __all__ = ["build_parser", "main", "run_demo", "serve_forever"]
 
+MODES = ("auto", "plain", "rich", "window")
+
+
+def _make_view(mode: str, out: TextIO, save_frame: str | None) -> View:
+    if mode == "auto":
+        mode = "rich" if out.isatty() else "plain"
+    if mode == "rich":
+        try:
+            from rich.console import Console
+
+            from .panel import RichView
+        except ImportError:  # the demo extra is not installed: plain lines still work
+            return PlainView(out)
+        return RichView(Console(file=out))
+    if mode == "window":
+        from .window import WindowView
+
+        return WindowView(PlainView(out), save_frame=save_frame)
+    return PlainView(out)
+
 
 def run_demo(
-    seconds: float = 4.0,
+    seconds: float = 15.0,
     fps: float = 60.0,
     budget: float = 0.002,
     out: TextIO = sys.stdout,
+    *,
+    mode: str = "auto",
+    save_frame: str | None = None,
 ) -> DemoReport:
-    """Start the server and an engine, run the loop on this thread, close both.
+    """Start the servers and an engine, run the loop on this thread, close everything.
+
+    Args:
+        seconds: Length of the run (results still in flight get a few more).
+        fps: Frame rate.
+        budget: Seconds ``poll`` may spend per frame.
+        out: Where the panel, lines and summary go.
+        mode: ``"auto"`` (rich on a terminal, else plain), ``"plain"``,
+            ``"rich"`` or ``"window"`` (pygame).
+        save_frame: With ``"window"``: save the last frame as an image there.
 
     Returns:
         The :class:`DemoReport`; its ``exit_code`` is 0 when every expected
@@ -34,20 +76,48 @@ def run_demo(
 
     Thread-safety: call from the thread that should run the callbacks.
     """
-    with DemoServer() as server:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    view = _make_view(mode, out, save_frame)
+    with DemoServer() as server, tempfile.TemporaryDirectory(prefix="httpops-demo-") as tmp:
         print(f"demo server on {server.base_url}; {fps:g} fps for {seconds:g} s", file=out)
+        downloads = os.path.join(tmp, "downloads")
+        config = httpops.Config(
+            downloads_dir=downloads, image_cache_dir=os.path.join(tmp, "image-cache")
+        )
         # An engine of our own so that it is closed here; httpops.HTTP is the
         # same facade bound to the default engine.
-        with httpops.Engine() as engine:
+        with httpops.Engine(config) as engine:
             http = httpops.HTTPFacade(engine)
-            game = DemoGame(http, server.base_url, seconds=seconds, fps=fps, budget=budget, out=out)
-            report = game.run()
-    print_summary(report, out)
+            game = DemoGame(
+                http, server.base_url, ws_url=server.ws_url, seconds=seconds, fps=fps,
+                budget=budget, view=view,
+            )  # fmt: skip
+            view.start()
+            try:
+                report = game.run()
+            finally:
+                view.stop(game)
+        _check_files(report, downloads)
+        report.image_requests = sum(server.hits(f"/images/{n}.png") for n in IMAGES)
+    print("\n".join(summary_lines(report)), file=out, flush=True)
     return report
+
+
+def _check_files(report: DemoReport, downloads: str) -> None:
+    """A canceled download must leave nothing at its target."""
+    target = os.path.join(downloads, f"demo-{CANCELED_DOWNLOAD[0]}.bin")
+    for shot in report.shots:
+        if shot.expect == "cancel" and os.path.exists(target):
+            shot.err = f"a partial file was left at {target}"
 
 
 def serve_forever(port: int = 0, out: TextIO = sys.stdout) -> int:
     """Run the demo server on 127.0.0.1 until Ctrl-C, printing its URLs.
+
+    The first line is ``httpops demo server on http://127.0.0.1:<port>``;
+    with ``websockets`` installed the second is ``WebSocket server on
+    ws://127.0.0.1:<port>``.
 
     Returns:
         0, the exit code.
@@ -56,8 +126,13 @@ def serve_forever(port: int = 0, out: TextIO = sys.stdout) -> int:
     """
     with DemoServer(port=port) as server:
         print(f"httpops demo server on {server.base_url} (Ctrl-C to stop)", file=out)
+        if server.ws_url:
+            print(f"WebSocket server on {server.ws_url}", file=out)
         for route, what in ROUTES.items():
             print(f"  {server.base_url}{route:<24} {what}", file=out)
+        if server.ws_url:
+            for url, what in describe_routes(server.ws_url):
+                print(f"  {url:<{len(server.base_url) + 24}} {what}", file=out)
         out.flush()
         forever = threading.Event()
         try:
@@ -68,9 +143,12 @@ def serve_forever(port: int = 0, out: TextIO = sys.stdout) -> int:
     return 0
 
 
-def _positive(minimum: float, maximum: float) -> type[float]:
+def _between(minimum: float, maximum: float) -> type[float]:
     def parse(text: str) -> float:
-        value = float(text)
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
         if not minimum <= value <= maximum:
             raise argparse.ArgumentTypeError(f"must be between {minimum} and {maximum}")
         return value
@@ -78,35 +156,55 @@ def _positive(minimum: float, maximum: float) -> type[float]:
     return parse  # type: ignore[return-value]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``python -m httpops.demo``."""
+def build_parser(prog: str = "python -m httpops.demo") -> argparse.ArgumentParser:
+    """The argument parser of ``python -m httpops.demo`` and ``httpops demo``."""
     parser = argparse.ArgumentParser(
-        prog="python -m httpops.demo",
+        prog=prog,
         description=(
-            "Run a 60 Hz game loop that fires JSON GETs and POSTs, one deliberate failure "
-            "and one cancel through the HTTP facade at an embedded server on 127.0.0.1, "
-            "printing each result as its callback lands (on the loop's thread) and the "
-            "frame-time p50/p99/max at the end. Exit code 0 when every expected result "
-            "arrived."
+            "Run a 60 Hz game loop against an embedded server on 127.0.0.1: JSON GETs "
+            "and POSTs, throttled downloads with progress bars, images with cache hits, "
+            "a WebSocket chat, one deliberate failure, one cancel and a scene switch "
+            "whose scope cancels its work, with live frame-time p50/p99/max. Every "
+            "callback runs on the loop's thread. Exit code 0 when every expected result "
+            "arrived (also when stopped early with Ctrl-C)."
         ),
     )
     parser.add_argument(
-        "--seconds", type=_positive(0.5, 3600), default=4.0, help="how long to run (4)"
+        "--seconds", type=_between(0.5, 3600), default=15.0, help="how long to run (15)"
     )
-    parser.add_argument("--fps", type=_positive(10, 1000), default=60.0, help="frame rate (60)")
+    parser.add_argument("--fps", type=_between(10, 1000), default=60.0, help="frame rate (60)")
     parser.add_argument(
         "--budget",
-        type=_positive(0.0, 1.0),
+        type=_between(0.0, 1.0),
         default=0.002,
         help="seconds poll() may spend per frame (0.002)",
+    )
+    view = parser.add_mutually_exclusive_group()
+    view.add_argument("--window", action="store_true", help="draw in a pygame window")
+    view.add_argument(
+        "--plain", action="store_true", help="plain lines even on a terminal (no live panel)"
+    )
+    parser.add_argument(
+        "--save-frame", metavar="FILE", help="with --window: save the last frame (PNG)"
     )
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "python -m httpops.demo") -> int:
     """Parse ``argv``, run the demo, return its exit code.
 
     Thread-safety: the main thread.
     """
-    args = build_parser().parse_args(argv)
-    return run_demo(seconds=args.seconds, fps=args.fps, budget=args.budget).exit_code
+    args = build_parser(prog).parse_args(argv)
+    mode = "window" if args.window else "plain" if args.plain else "auto"
+    if mode == "window":
+        try:
+            import pygame  # noqa: F401
+        except ImportError:
+            print(f"{prog}: --window needs pygame-ce: pip install 'httpops[demo]'", file=sys.stderr)
+            return 2
+    report = run_demo(
+        seconds=args.seconds, fps=args.fps, budget=args.budget, mode=mode,
+        save_frame=args.save_frame,
+    )  # fmt: skip
+    return report.exit_code

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -100,6 +101,26 @@ def test_a_temporary_file_is_claimed_by_one_download_at_a_time() -> None:
     release_part("/x/.a.httpops-part")
     assert claim_part("/x/.a.httpops-part")
     release_part("/x/.a.httpops-part")
+
+
+def test_a_claim_can_wait_for_the_holder_to_let_go() -> None:
+    part = "/x/.wait.httpops-part"
+    assert claim_part(part)
+    releaser = threading.Timer(0.05, release_part, args=(part,))
+    releaser.start()
+    try:
+        assert claim_part(part, wait=5.0)  # woken by the release, long before 5 s
+    finally:
+        releaser.join()
+        release_part(part)
+    assert claim_part(part)
+    with pytest.raises(httpops.Canceled):
+
+        def stop() -> None:
+            raise httpops.Canceled("GET", "http://127.0.0.1/x", "canceled by the caller")
+
+        claim_part(part, wait=5.0, check=stop)
+    release_part(part)
 
 
 @pytest.mark.parametrize(

@@ -175,3 +175,30 @@ def test_symlink_out_of_the_downloads_dir_is_rejected_at_the_call(
             dl_engine.download(server.url("/file/x"), file)
     assert server.requests == []
     assert list(outside.iterdir()) == []
+
+
+def test_a_file_system_error_fails_the_operation_clearly(
+    dl_engine: httpops.Engine, server: HTTPTestServer, tmp_path: Path
+) -> None:
+    (tmp_path / "plain-file").write_bytes(b"not a directory")
+    op = dl_engine.download(server.url("/file/fs?size=10"), tmp_path / "plain-file" / "a.bin")
+    assert dl_engine.wait(op, timeout=10)
+    assert isinstance(op.error, httpops.OperationError)
+    assert "cannot write" in str(op.error)
+    assert server.requests == []  # it failed before any request
+
+
+def test_downloads_use_the_download_deadline_not_the_request_deadline(
+    make_engine: Callable[..., httpops.Engine],
+    dl_config: Callable[..., httpops.Config],
+    server: HTTPTestServer,
+) -> None:
+    url = server.url("/drip?bytes=10&interval=0.04")  # about 0.4 s
+    relaxed = make_engine(dl_config(deadline=0.1))  # requests: 0.1 s; downloads: none
+    assert relaxed.download(url, "slow.bin").result(timeout=10).endswith("slow.bin")
+    strict = make_engine(dl_config(download_deadline=0.1))
+    op = strict.download(url, "slow2.bin")
+    assert strict.wait(op, timeout=10)
+    assert isinstance(op.error, httpops.DeadlineExceeded)
+    per_call = strict.download(url, "slow3.bin", deadline=None)
+    assert per_call.result(timeout=10).endswith("slow3.bin")

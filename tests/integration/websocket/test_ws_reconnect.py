@@ -25,9 +25,9 @@ def test_reconnects_after_drops_and_resends_what_waited(
 
     def on_error(ws: Any, error: httpops.OperationError) -> None:
         rec.on_error(ws, error)
-        assert ws.state == "reconnecting"
-        # Sent while disconnected: waits in the queue for the next connection.
-        ws.send(f"while down {len(rec.errors)}")
+        if ws.state == "reconnecting":  # (not after our close() below)
+            # Sent while disconnected: waits in the queue for the next connection.
+            ws.send(f"while down {len(rec.errors)}")
 
     def on_message(ws: Any, message: Any) -> None:
         rec.on_message(ws, message)
@@ -42,13 +42,16 @@ def test_reconnects_after_drops_and_resends_what_waited(
         reconnect=Reconnect(attempts=3, backoff=0.01, max_backoff=0.05),
     )
     assert pump(engine, lambda: ws.operation.done, timeout=10)
-    assert rec.messages == ["first", "while down 1", "while down 2"]
-    assert rec.of("open") == [(False,), (True,), (True,)]
+    assert rec.messages[:3] == ["first", "while down 1", "while down 2"]
+    # The third drop may come before or after our close() is seen: either way it
+    # ends as the clean close we asked for, never as an error close.
+    assert rec.of("open")[:3] == [(False,), (True,), (True,)]
     assert all(isinstance(e, httpops.ConnectionDropped) for e in rec.errors)
-    assert ws.reconnects == 2
+    assert len(rec.errors) in (2, 3)
+    assert ws.reconnects >= 2
     assert rec.closes == [(1000, "")]
     assert ws.operation.state is httpops.State.DONE
-    assert ws_server.connection_count - before == 3
+    assert ws_server.connection_count - before >= 3
 
 
 def test_gives_up_after_the_attempt_cap_with_backoff(
