@@ -245,6 +245,7 @@ def variants(quick: bool) -> list[tuple[str, dict[str, Any], float | None]]:
         return [defaults]
     return [
         defaults,
+        ("load: 2 workers", {"max_workers": 2}, None),
         ("load: 4 workers", {"max_workers": 4}, None),
         ("load: 16 workers", {"max_workers": 16}, None),
         ("load: chunk 16 KiB", {"chunk_size": 16 * 1024}, None),

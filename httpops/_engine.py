@@ -161,7 +161,7 @@ class Engine:
             The :class:`Operation`, at once.
 
         Raises:
-            InvalidURL, InvalidArgument, InvalidCallback, EngineClosed.
+            InvalidURL, InvalidArgument, InvalidCallback, EngineClosed: At the call.
 
         Thread-safety: any thread.
         """

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import threading
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +26,10 @@ __all__ = [
 ]
 
 _FORBIDDEN_URL_CHARS = frozenset("\r\n\t\0 ")
+# RFC 9110 token (a header name).
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# A header value: Latin-1 without C0/C1 controls (tab allowed inside), no leading whitespace.
+_FIELD_VALUE = re.compile(r"(?:[\x21-\x7e\xa1-\xff][\t\x20-\x7e\xa0-\xff]*)?")
 
 
 def check_url(url: object, schemes: tuple[str, ...] = ("http", "https")) -> str:
@@ -46,9 +52,31 @@ def check_url(url: object, schemes: tuple[str, ...] = ("http", "https")) -> str:
         raise InvalidURL(f"unsupported scheme {shown} in {url!r}; expected {wanted}")
     if not parts.hostname:
         raise InvalidURL(f"url has no host: {url!r}")
+    if not parts.hostname.isascii():
+        _check_idna(parts.hostname, url)
     if port == 0:
         raise InvalidURL(f"url has port 0: {url!r}")
     return url
+
+
+def _check_idna(host: str, url: str) -> None:
+    """Refuse a non-ASCII host name that cannot be encoded for DNS (IDNA).
+
+    Both encodings the sending side applies are tried -- urllib3's parser
+    (IDNA 2008, strict, STD3 rules) and requests' (UTS 46 mapping) -- so a
+    name accepted here is one the transport can send.
+    """
+    try:
+        import idna  # a dependency of requests and urllib3
+    except ImportError:  # pragma: no cover - requests always installs it
+        return
+    try:
+        idna.encode(host.lower(), strict=True, std3_rules=True)
+        idna.encode(host, uts46=True)
+    except (UnicodeError, ValueError) as exc:  # idna.IDNAError is a UnicodeError
+        raise InvalidURL(
+            f"host {host!r} is not a valid international domain name: {url!r}"
+        ) from exc
 
 
 def check_callback(name: str, fn: object) -> None:
@@ -67,6 +95,11 @@ def check_timeout(name: str, value: object, *, allow_none: bool = True) -> float
         raise InvalidArgument(f"{name} must be a number of seconds > 0, got {value!r}")
     if not math.isfinite(value) or value <= 0:
         raise InvalidArgument(f"{name} must be a finite number of seconds > 0, got {value!r}")
+    if value > threading.TIMEOUT_MAX:
+        # Sockets and locks refuse longer waits, and would do so on a worker.
+        raise InvalidArgument(
+            f"{name} must be at most {threading.TIMEOUT_MAX:.0f} seconds, got {value!r}"
+        )
     return float(value)
 
 
@@ -78,16 +111,26 @@ def _check_header_text(kind: str, text: object) -> None:
 
 
 def check_headers(headers: object) -> dict[str, str]:
-    """Validate header names and values; return a plain dict copy."""
+    """Validate header names and values; return a plain dict copy.
+
+    Names must be RFC 9110 tokens. Values must be Latin-1 (what HTTP/1.1
+    sends), without control characters other than tab, and must not start
+    with whitespace (``requests`` refuses that when it sends).
+    """
     if headers is None:
         return {}
     if not isinstance(headers, Mapping):
         raise InvalidArgument(f"headers must be a mapping, got {type(headers).__name__}")
     for name, value in headers.items():
         _check_header_text("name", name)
-        if not name or any(ch in name for ch in ': \t"(),/;<=>?@[\\]{}') or not name.isascii():
+        if not _TOKEN.fullmatch(name):
             raise InvalidArgument(f"header name is not a valid token: {name!r}")
         _check_header_text(f"value of {name!r}", value)
+        if not _FIELD_VALUE.fullmatch(value):
+            raise InvalidArgument(
+                f"header value of {name!r} must be Latin-1 text without control characters"
+                f" or leading whitespace, got {value!r}"
+            )
     return dict(headers)
 
 

@@ -75,6 +75,8 @@ class WorkerPool:
                 job()
             except BaseException:  # jobs handle their own errors; this is a last guard
                 log.exception("httpops worker job raised")
+            # Drop it before idling: the job holds its operation, and with it the body.
+            job = None
             self._idle.release()
 
     def shutdown(self, deadline: float, clock: Callable[[], float]) -> list[threading.Thread]:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -125,65 +127,91 @@ def cmd_download(engine: Engine, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_ws(engine: Engine, args: argparse.Namespace) -> int:
-    """``httpops ws URL``: lines typed are sent, messages received are printed."""
-    ended = threading.Event()
-    opened = threading.Event()
-    status = {"code": EXIT_OK}
+class _WsCommand:
+    """``httpops ws``: a helper thread reads stdin; the main thread polls and prints.
 
-    def on_open(ws: WebSocket, _reconnected: bool) -> None:
-        opened.set()
+    At the end of input the socket is closed once no message arrived for
+    ``--linger`` seconds, so replies to the last lines are still printed (a
+    server stops answering as soon as it sees the close frame).
+    """
+
+    def __init__(self, engine: Engine, args: argparse.Namespace) -> None:
+        self.engine = engine
+        self.args = args
+        self.opened = threading.Event()
+        self.ended = threading.Event()
+        self.eof = threading.Event()
+        self.code = EXIT_OK
+        self.last_activity = time.monotonic()
+        self.handle = engine.websocket(
+            args.url, on_open=self.on_open, on_message=self.on_message,
+            on_error=self.on_error, on_close=self.on_close, json=args.json,
+            headers=_headers(args.header),
+        )  # fmt: skip
+
+    # Callbacks: the main thread, inside poll().
+
+    def on_open(self, ws: WebSocket, _reconnected: bool) -> None:
+        self.opened.set()
         print(f"httpops: connected to {ws.url}", file=sys.stderr, flush=True)
 
-    def on_message(_ws: WebSocket, message: Any) -> None:
+    def on_message(self, _ws: WebSocket, message: Any) -> None:
+        self.last_activity = time.monotonic()
         if isinstance(message, bytes):
             text = repr(message)
-        elif isinstance(message, str):
-            text = message
         else:
-            text = json.dumps(message, ensure_ascii=False)
+            text = message if isinstance(message, str) else json.dumps(message, ensure_ascii=False)
         print(text, flush=True)
 
-    def on_error(_ws: WebSocket, err: Exception) -> None:
-        status["code"] = _fail(err)
+    def on_error(self, _ws: WebSocket, err: Exception) -> None:
+        self.code = _fail(err)
 
-    def on_close(_ws: WebSocket, code: int, reason: str) -> None:
+    def on_close(self, _ws: WebSocket, code: int, reason: str) -> None:
         if code not in (1000, 1005):
-            status["code"] = EXIT_FAILED
+            self.code = EXIT_FAILED
         suffix = f": {reason}" if reason else ""
         print(f"httpops: closed {code}{suffix}", file=sys.stderr, flush=True)
-        ended.set()
-        opened.set()  # lets the stdin reader stop waiting
+        self.ended.set()
+        self.opened.set()  # lets the stdin reader stop waiting
 
-    handle = engine.websocket(
-        args.url, on_open=on_open, on_message=on_message, on_error=on_error,
-        on_close=on_close, json=args.json, headers=_headers(args.header),
-    )  # fmt: skip
-
-    def read_stdin() -> None:
+    def read_stdin(self) -> None:
+        """The ``httpops-cli-stdin`` thread: send each line (``send`` is thread-safe)."""
         # Input that ends at once (a pipe) must not close the socket before it opened.
-        opened.wait()
-        if ended.is_set():
-            return
-        for line in sys.stdin:
-            text = line.rstrip("\n")
-            try:
-                handle.send(json.loads(text) if args.json else text)
-            except (ValueError, InvalidArgument) as exc:
-                print(_one_line(f"not sent: {exc}"), file=sys.stderr, flush=True)
-        handle.close()  # end of input: close with 1000 after what is queued
+        self.opened.wait()
+        if not self.ended.is_set():
+            for line in sys.stdin:
+                text = line.rstrip("\n")
+                try:
+                    self.handle.send(json.loads(text) if self.args.json else text)
+                except (ValueError, InvalidArgument) as exc:
+                    print(_one_line(f"not sent: {exc}"), file=sys.stderr, flush=True)
+        self.eof.set()
 
-    # stdin blocks; read it on a helper thread so the main thread keeps polling.
-    threading.Thread(target=read_stdin, name="httpops-cli-stdin", daemon=True).start()
-    try:
-        while not ended.is_set():
-            engine.poll()
-            engine.events.wait_nonempty(0.05)
-    except KeyboardInterrupt:
-        handle.close()
-        engine.wait(handle.operation, timeout=2)
-        return 130
-    return status["code"]
+    def run(self) -> int:
+        """Poll until the socket has closed; returns the exit code."""
+        threading.Thread(target=self.read_stdin, name="httpops-cli-stdin", daemon=True).start()
+        eof_at: float | None = None  # when the main thread saw the end of input
+        try:
+            while not self.ended.is_set():
+                self.engine.poll()
+                self.engine.events.wait_nonempty(0.05)
+                if eof_at is None and self.eof.is_set():
+                    eof_at = time.monotonic()
+                    continue
+                quiet_since = max(self.last_activity, eof_at or math.inf)
+                if time.monotonic() - quiet_since >= self.args.linger:
+                    self.handle.close()  # with 1000, after what is queued; once is enough
+                    eof_at = math.inf
+        except KeyboardInterrupt:
+            self.handle.close()
+            self.engine.wait(self.handle.operation, timeout=2)
+            return 130
+        return self.code
+
+
+def cmd_ws(engine: Engine, args: argparse.Namespace) -> int:
+    """``httpops ws URL``: lines typed are sent, messages received are printed."""
+    return _WsCommand(engine, args).run()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -232,6 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
     ws = add("ws", "open a WebSocket: lines typed are sent, messages printed")
     ws.add_argument("url")
     ws.add_argument("--json", action="store_true", help="send and receive JSON")
+    ws.add_argument(
+        "--linger",
+        type=float,
+        default=0.5,
+        help="at the end of input, close after this many quiet seconds (0.5)",
+    )
     network_options(ws)
 
     serve = add("serve", "run the embedded demo server on 127.0.0.1 and print its URLs")

@@ -100,7 +100,10 @@ def run_demo(
                 view.stop(game)
         _check_files(report, downloads)
         report.image_requests = sum(server.hits(f"/images/{n}.png") for n in IMAGES)
-    print("\n".join(summary_lines(report)), file=out, flush=True)
+    try:
+        print("\n".join(summary_lines(report)), file=out, flush=True)
+    except BrokenPipeError:  # `... | head`: nobody is reading any more
+        pass
     return report
 
 
@@ -198,6 +201,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m httpops.demo"
     args = build_parser(prog).parse_args(argv)
     mode = "window" if args.window else "plain" if args.plain else "auto"
     if mode == "window":
+        # pygame greets on import with a line on stdout; the demo's output is its own.
+        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
         try:
             import pygame  # noqa: F401
         except ImportError:

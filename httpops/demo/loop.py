@@ -72,7 +72,7 @@ class PlainView:
     """Plain lines on a text stream: what pipes, CI logs and tests see."""
 
     def __init__(self, out: TextIO = sys.stdout) -> None:
-        self.out = out
+        self.out: TextIO | None = out
 
     def start(self) -> None:
         """Nothing to set up. Thread-safety: the loop's thread."""
@@ -82,7 +82,12 @@ class PlainView:
 
     def line(self, text: str) -> None:
         """Print ``text``. Thread-safety: the loop's thread."""
-        print(text, file=self.out, flush=True)
+        if self.out is None:
+            return
+        try:
+            print(text, file=self.out, flush=True)
+        except BrokenPipeError:  # `... | head`: the reader is gone; the demo goes on
+            self.out = None
 
     def frame(self, game: DemoGame) -> bool:
         """Nothing to redraw. Thread-safety: the loop's thread."""

@@ -112,7 +112,8 @@ class RichView:
         left = max(0.0, (game.last_frame - game.frame) / game.fps)
         return Text.assemble(
             ("sprite ", "bold"), (track, "magenta"), f"  frame {game.frame}  ",
-            (f"{left:4.1f} s left" if left else "waiting for the last results", "dim"),
+            (f"{left:4.1f} s left" if left else "waiting for the last results"
+             if game.pending() else "done", "dim"),
         )  # fmt: skip
 
     @staticmethod

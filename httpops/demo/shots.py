@@ -60,7 +60,7 @@ class Shot:
     def as_expected(self) -> bool:
         """Whether the outcome matches the expectation (so far, for a cancel)."""
         if self.expect in ("cancel", "scope"):
-            return self.canceled and not self.landed
+            return self.canceled and not self.landed and self.err is None
         if not self.landed or not self.on_loop_thread:
             return False
         if self.expect == "ok":
@@ -106,7 +106,7 @@ class DemoReport:
         """Shots still in flight when Ctrl-C ended the run (empty otherwise)."""
         if not self.interrupted:
             return []
-        return [s for s in self.shots if s.expect not in ("cancel", "scope") and not s.landed]
+        return [s for s in self.shots if not s.landed and not s.as_expected and s.err is None]
 
     @property
     def failed(self) -> list[Shot]:

@@ -52,7 +52,12 @@ def summary_lines(report: DemoReport) -> list[str]:
         f"{report.count('cancel')} canceled (callback never ran)",
         f"downloads    {sum(1 for s in downloads if s.as_expected)} of {len(downloads)} "
         "complete with the right CRC32"
-        + "".join(f", {s.label.split()[-1]} at {human_rate(s.speed)}" for s in downloads),
+        + "".join(
+            f", {s.label.split()[-1]} at {human_rate(s.size / s.latency)}"
+            for s in downloads
+            if s.landed and s.latency > 0
+        )
+        + " (average)",
         f"images       {sum(1 for s in images if s.as_expected)} of {len(images)} loaded, "
         f"{cached} from the cache"
         + ("" if report.image_requests is None else f" (server saw {report.image_requests})"),

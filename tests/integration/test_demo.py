@@ -16,9 +16,12 @@ from pathlib import Path
 import pytest
 
 import httpops
-from httpops.demo import DemoServer, Shot, file_bytes, main, png_bytes, run_demo
-from httpops.demo.loop import DemoReport
+from httpops.demo import DemoGame, DemoServer, Shot, file_bytes, main, png_bytes, run_demo
+from httpops.demo.chat import ChatServer, bot_reply
+from httpops.demo.loop import PlainView
+from httpops.demo.shots import DemoReport
 from httpops.demo.stats import Samples, percentile
+from httpops.demo.summary import sparkline, summary_lines
 from tests.conftest import wait_for
 
 EngineFactory = Callable[..., httpops.Engine]
@@ -51,15 +54,22 @@ def test_python_m_httpops_demo_runs_and_exits_0() -> None:
     out = proc.stdout
     assert proc.returncode == 0, out + proc.stderr
     assert "Traceback" not in proc.stderr and "Warning" not in proc.stderr, proc.stderr
+    assert "\x1b[" not in out  # not a terminal: plain lines, no live panel
     assert "result       OK (exit 0)" in out
     assert re.search(r"frame time\s+p50 [\d.]+ ms\s+p99 [\d.]+ ms\s+max [\d.]+ ms", out), out
     # The deliberate failure arrives with OTCv8's phrase; the cancel silences its callback.
     assert re.search(r"getJSON /api/fail -> ERROR Invalid http status code \(500\)", out), out
-    assert re.search(r"HTTP.cancel -> True after \d+ bytes", out), out
+    assert re.search(r"HTTP.cancel -> True at \d+% of download 8m", out), out
     assert "1 failed as expected, 1 canceled (callback never ran)" in out
+    assert "downloads    3 of 3 complete with the right CRC32" in out
+    assert "images       8 of 8 loaded, 4 from the cache (server saw 4)" in out
+    assert "scene town -> dungeon: scope.close() canceled 2 operations" in out
+    assert "scenes       town -> dungeon: 2 operations canceled by scope.close()" in out
+    assert "websocket    7 messages received, closed 1000" in out
     # Every result line comes from the main thread, which runs the loop.
     results = [line for line in out.splitlines() if " -> " in line and "HTTP.cancel" not in line]
-    assert len(results) >= 6
+    results = [line for line in results if line.startswith("[frame") and "scene town" not in line]
+    assert len(results) >= 15
     assert all("MainThread]" in line for line in results), results
     landed = re.search(r"callbacks\s+(\d+) of (\d+) ran on the loop thread", out)
     assert landed is not None and landed.group(1) == landed.group(2) == str(len(results))
@@ -68,16 +78,65 @@ def test_python_m_httpops_demo_runs_and_exits_0() -> None:
 def test_run_demo_in_process_reports_every_result_on_the_loop_thread() -> None:
     before = _demo_threads()
     out = io.StringIO()
-    report = run_demo(seconds=0.5, out=out)
+    report = run_demo(seconds=0.5, out=out, mode="plain")
     assert report.exit_code == 0, out.getvalue()
     assert report.frames >= 25  # ~30 frames at 60 Hz, plus any waited for results
     kinds = {shot.expect for shot in report.shots}
-    assert kinds == {"ok", "error", "cancel"}
+    assert kinds == {"ok", "error", "cancel", "scope"}
+    assert {shot.kind for shot in report.shots} == {"request", "download", "image", "websocket"}
     landed = [shot for shot in report.shots if shot.landed]
     assert landed and all(shot.on_loop_thread for shot in landed)
-    assert all(not shot.landed for shot in report.shots if shot.expect == "cancel")
+    assert all(not s.landed for s in report.shots if s.expect in ("cancel", "scope"))
     assert report.listener_calls["HTTP.onGet"] >= 2
+    assert report.listener_calls["HTTP.onDownload"] >= 3
+    assert report.image_requests == 4  # the second round came from the cache
     assert wait_for(lambda: not (_demo_threads() - before), timeout=5.0), _demo_threads()
+
+
+def test_rich_panel_shows_bars_timings_and_chat() -> None:
+    from rich.console import Console
+
+    from httpops.demo.panel import RichView
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=110, color_system=None)
+    view = RichView(console)
+    out = io.StringIO()
+    with DemoServer() as server, httpops.Engine() as engine:
+        game = DemoGame(httpops.HTTPFacade(engine), server.base_url, ws_url=server.ws_url,
+                        seconds=0.5, view=view)  # fmt: skip
+        view.start()
+        game.run()
+        view.stop(game)
+    console.print(view.render(game))
+    text = buffer.getvalue()
+    assert "httpops demo - 60 fps - scene: dungeon" in text
+    assert re.search(r"frame time\s+p50 [\d.]+ ms\s+p99", text)
+    assert any(ch in text for ch in "▁▂▃▄▅▆▇█")  # the sparkline
+    assert re.search(r"download 4m\s+━+\s+100\.0", text), text
+    assert "npc: hello knight" in text and "canceled" in text
+    assert "images 8 loaded, 4 from the cache" in text
+    del out
+
+
+def test_ctrl_c_ends_the_run_with_a_summary_and_exit_0() -> None:
+    out = io.StringIO()
+    calls = {"n": 0}
+
+    def sleep(seconds: float) -> None:
+        calls["n"] += 1
+        if calls["n"] == 20:
+            raise KeyboardInterrupt
+        threading.Event().wait(seconds)
+
+    with DemoServer() as server, httpops.Engine() as engine:
+        game = DemoGame(httpops.HTTPFacade(engine), server.base_url, ws_url=server.ws_url,
+                        seconds=5, view=PlainView(out), sleep=sleep)  # fmt: skip
+        report = game.run()
+    assert report.interrupted and report.frames == 20
+    assert report.abandoned and report.exit_code == 0
+    text = "\n".join(summary_lines(report))
+    assert "stopped      by Ctrl-C" in text and "result       OK (exit 0)" in text
 
 
 def test_help_describes_the_options(capsys: pytest.CaptureFixture[str]) -> None:
@@ -85,7 +144,8 @@ def test_help_describes_the_options(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    assert "--seconds" in text and "--fps" in text and "--budget" in text
+    for option in ("--seconds", "--fps", "--budget", "--window", "--plain", "--save-frame"):
+        assert option in text
 
 
 def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -104,7 +164,7 @@ def _shot(expect: str, **changes: object) -> Shot:
     shot.landed_frame, shot.on_loop_thread = 2, True
     if expect == "error":
         shot.err = "Invalid http status code (500): GET u: HTTP 500"
-    if expect == "cancel":
+    if expect in ("cancel", "scope"):
         shot.landed_frame, shot.canceled = None, True
     for name, value in changes.items():
         setattr(shot, name, value)
@@ -112,16 +172,21 @@ def _shot(expect: str, **changes: object) -> Shot:
 
 
 def test_exit_code_is_1_unless_every_expected_result_arrived_as_expected() -> None:
-    good = [_shot("ok"), _shot("error"), _shot("cancel")]
+    good = [_shot("ok"), _shot("error"), _shot("cancel"), _shot("scope")]
     assert _report(*good).exit_code == 0
     assert _report(_shot("ok", landed_frame=None), *good[1:]).exit_code == 1  # missing
     assert _report(_shot("ok", on_loop_thread=False), *good[1:]).exit_code == 1
     assert _report(_shot("ok", err="timeout: GET u: ..."), *good[1:]).exit_code == 1
-    assert _report(good[0], _shot("error", err=None), good[2]).exit_code == 1
-    assert _report(*good[:2], _shot("cancel", landed_frame=5)).exit_code == 1  # ran anyway
-    assert _report(*good[:2], _shot("cancel", canceled=False)).exit_code == 1  # too late
-    assert _report(*good[:2]).exit_code == 1  # no cancel was tried
-    assert _report(*good, interrupted=True).exit_code == 130
+    assert _report(_shot("ok", want_messages=3, messages=2), *good[1:]).exit_code == 1
+    assert _report(good[0], _shot("error", err=None), *good[2:]).exit_code == 1
+    assert _report(*good[:2], _shot("cancel", landed_frame=5), good[3]).exit_code == 1
+    assert _report(*good[:2], _shot("cancel", canceled=False), good[3]).exit_code == 1
+    assert _report(*good[:2], _shot("cancel", err="partial file"), good[3]).exit_code == 1
+    assert _report(*good[:3], _shot("scope", landed_frame=9)).exit_code == 1  # called back
+    assert _report(*good[:3]).exit_code == 1  # no scene switch was tried
+    # Ctrl-C: what is still in flight is not held against the run; wrong results are.
+    assert _report(_shot("ok", landed_frame=None), interrupted=True).exit_code == 0
+    assert _report(_shot("ok", err="boom"), interrupted=True).exit_code == 1
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -278,3 +343,55 @@ def test_result_timeout_raises_wait_timeout_as_the_scripts_page_says(
     assert not op.done
     assert op.cancel()
     assert engine.wait(op, timeout=5) and op.state is httpops.State.CANCELED
+
+
+# -- the WebSocket half of the demo server ----------------------------------------------
+
+
+def test_chat_room_welcomes_broadcasts_and_the_bot_answers(make_engine: EngineFactory) -> None:
+    engine = make_engine()
+    with ChatServer() as chat:
+        got: dict[str, list[str]] = {"a": [], "b": []}
+        sockets = {
+            name: engine.websocket(
+                f"{chat.base_url}/chat?name={name}",
+                on_message=lambda ws, m, name=name: got[name].append(m),
+            )
+            for name in ("a", "b")
+        }
+        assert wait_for(lambda: chat.online == 2, timeout=5)
+        sockets["a"].send("any news?")
+
+        def heard() -> bool:
+            engine.poll()
+            return "a: any news?" in got["b"] and len(got["a"]) >= 3
+
+        assert wait_for(heard, timeout=5), got
+        assert re.fullmatch(r"server: welcome a \([12] online\)", got["a"][0])
+        assert got["a"][1:] == ["a: any news?", bot_reply("a", "any news?")]
+        for ws in sockets.values():
+            ws.close()
+        assert engine.wait(*(ws.operation for ws in sockets.values()), timeout=5)
+        assert chat.messages_seen == 1
+
+
+def test_echo_route_and_unknown_route(make_engine: EngineFactory) -> None:
+    engine = make_engine()
+    with DemoServer() as server:
+        closes: list[int] = []
+        echoed: list[object] = []
+        ws = engine.websocket(
+            server.ws("/echo"), on_message=lambda w, m: (echoed.append(m), w.close())
+        )
+        ws.send(b"\x00\x01")
+        nowhere = engine.websocket(server.ws("/nowhere"), on_close=lambda w, c, r: closes.append(c))
+        assert engine.wait(ws.operation, nowhere.operation, timeout=5)
+        assert echoed == [b"\x00\x01"]
+        assert closes == [4004]
+
+
+def test_bot_reply_and_sparkline_are_deterministic() -> None:
+    assert bot_reply("k", "hi?").startswith("npc: good question, k.")
+    assert bot_reply("k", "hi") == bot_reply("k", "hi")
+    assert sparkline([0.0, 1 / 120, 1 / 60, 1.0], 2 / 60) == "▁▂▄█"
+    assert sparkline([1.0], 0.0) == ""

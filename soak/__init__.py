@@ -1,0 +1,1 @@
+"""Soak test for httpops: a bounded mixed workload against local servers (``python -m soak``)."""
