@@ -111,6 +111,8 @@ class WebSocket:
 
         Waits for the server's close frame on the session thread, for at most
         a few seconds. Calling it again, or after the end, does nothing.
+        Called while the socket is still connecting, it abandons the
+        handshake: messages queued before open are then not sent.
 
         Raises:
             InvalidArgument: A code a client may not send, or a reason over

@@ -94,6 +94,7 @@ class Workload:
         self.live: dict[int, str] = {}  # id -> kind, until its completion
         self.to_cancel: list[tuple[float, httpops.Operation]] = []
         self.sockets: dict[int, dict[str, Any]] = {}  # ws id -> its counters
+        self.rss_samples: list[float] = []  # MiB, one a second
         self._n = 0
         self._kinds = list(WEIGHTS)
         self._weights = list(WEIGHTS.values())
