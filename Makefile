@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint format bench demo docs docs-serve clean
+.PHONY: venv test lint format bench demo docs docs-serve soak clean
 
 venv: $(STAMP)
 
@@ -34,6 +34,11 @@ docs: $(STAMP)
 
 docs-serve: $(STAMP)
 	$(BIN)/mkdocs serve
+
+SOAK_SECONDS ?= 180
+
+soak: $(STAMP)
+	$(BIN)/python -m soak --seconds $(SOAK_SECONDS)
 
 demo: $(STAMP)
 	$(BIN)/python -m httpops.demo

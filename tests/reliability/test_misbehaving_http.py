@@ -32,7 +32,7 @@ def _start(engine: httpops.Engine, kind: str, url: str, ending: Ending) -> httpo
         return engine.get(url, ending)
     if kind == "download":
         return engine.download(url, "target.bin", ending)
-    raise AssertionError(kind)
+    return engine.download_image(url, ending)
 
 
 # Handler, phrase, and words the detail must contain.
@@ -46,7 +46,7 @@ FAILING: dict[str, tuple[Handler, str, tuple[str, ...]]] = {
 }
 
 
-@pytest.mark.parametrize("kind", ["get", "download"])
+@pytest.mark.parametrize("kind", ["get", "download", "image"])
 @pytest.mark.parametrize("case", sorted(FAILING))
 def test_misbehaving_server_fails_once_in_time(
     case: str,
@@ -68,6 +68,9 @@ def test_misbehaving_server_fails_once_in_time(
     assert not (downloads / "target.bin").exists()
     # No validator (ETag) was offered, so nothing is kept for a resume either.
     assert not downloads.exists() or list(downloads.iterdir()) == []
+    # The image cache keeps nothing of a failed fetch (no temporary, no entry).
+    images = tmp_path / "images"
+    assert not images.exists() or [p for p in images.rglob("*") if p.is_file()] == []
 
 
 def test_drip_just_under_the_stall_timeout_succeeds(

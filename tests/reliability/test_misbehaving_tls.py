@@ -132,3 +132,27 @@ def test_verify_false_is_explicit_and_logged(
     assert "TLS certificate verification is DISABLED" in caplog.text
     op = engine.get(f"https://127.0.0.1:{server.port}/anyway")
     assert op.result(timeout=LIMIT).content == b"insecure"
+
+
+def test_https_to_http_redirect_drops_authorization(
+    raw: Start,
+    ca: trustme.CA,
+    ca_bundle: str,
+    make_engine: Callable[..., httpops.Engine],
+    fast_config: Callable[..., httpops.Config],
+) -> None:
+    # Followed (as browsers do), but the credentials meant for the TLS origin stay behind.
+    seen: list[bytes] = []
+    plain = raw(mb.recording_ok(seen, b"in clear text"))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    secure = raw(mb.tls(context, mb.redirect_to(f"http://127.0.0.1:{plain.port}/landing")))
+    engine = make_engine(fast_config(verify=ca_bundle))
+    ending = Ending()
+    op = engine.get(
+        f"https://127.0.0.1:{secure.port}/login", ending, headers={"Authorization": "Bearer s3"}
+    )
+    finish(engine, op, ending, limit=LIMIT)
+    assert op.state is httpops.State.DONE, op.error
+    assert op.value.url == f"http://127.0.0.1:{plain.port}/landing"
+    assert len(seen) == 1 and b"s3" not in seen[0] and b"authorization" not in seen[0].lower()

@@ -47,6 +47,7 @@ __all__ = [
     "drip",
     "enormous_headers",
     "expired_cert",
+    "filler",
     "headers_then_stall",
     "json_body",
     "length_mismatch",
@@ -98,6 +99,16 @@ def _head(
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
+# Bodies start like a PNG file, so an image download gets past its signature check
+# and meets the fault itself.
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def filler(size: int, byte: bytes = b"x") -> bytes:
+    """``size`` body bytes that begin with a PNG signature."""
+    return (_PNG_SIGNATURE + byte * size)[:size]
+
+
 def _reset(conn: socket.socket) -> None:
     """Make the coming close() send RST instead of FIN (SO_LINGER with a zero timeout)."""
     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -135,7 +146,7 @@ def body_then_reset(total: int = 100_000, send: int = 10_000) -> Handler:
 
     def handler(conn: socket.socket, stop: threading.Event) -> None:
         read_request_head(conn)
-        conn.sendall(_head(length=total) + b"x" * send)
+        conn.sendall(_head(length=total) + filler(send))
         _reset(conn)
 
     return handler
@@ -152,7 +163,7 @@ def length_mismatch(declared: int, actual: int) -> Handler:
 
         def short(conn: socket.socket, stop: threading.Event) -> None:
             read_request_head(conn)
-            conn.sendall(_head(length=declared) + b"s" * actual)
+            conn.sendall(_head(length=declared) + filler(actual, b"s"))
             conn.shutdown(socket.SHUT_WR)
             _drain(conn, stop)
 
