@@ -1,7 +1,7 @@
 """Facade members for downloads and images (``HTTP.download``, ``HTTP.downloadImage``).
 
 Mixed into :class:`httpops.HTTPFacade`, whose engine binding, ``operations``,
-``images``, ``_canceled`` and request headers these methods use. Callback
+``images`` and request headers these methods use. Callback
 shapes follow ``http.lua``: ``callback(path, checksum, err)`` for a file,
 ``callback(path, err)`` for an image, ``progressCallback(progress, speed)``.
 ``err`` is None or the error's text; ``path`` and ``checksum`` are None when
@@ -39,17 +39,16 @@ class DownloadFacadeMixin:
     operations: dict[int, Operation]
     images: dict[str, str]
     timeout: float
-    _canceled: set[int]
     _request_headers: Callable[[], dict[str, str]]
     _track: Callable[[Operation], int]
 
-    def _finished(self, op: Operation) -> bool:
-        """Forget a finished operation; True if its callback may run (not canceled)."""
+    def _finished(self, op: Operation) -> None:
+        """Forget a finished operation.
+
+        One canceled through the facade is silenced, so the engine never
+        runs its callback and this is never called for it.
+        """
         self.operations.pop(op.id, None)
-        if op.id in self._canceled:
-            self._canceled.discard(op.id)
-            return False
-        return True
 
     def download(
         self,
@@ -73,13 +72,14 @@ class DownloadFacadeMixin:
         check_callback("progressCallback", progressCallback)
 
         def finished(op: Operation) -> None:
-            if self._finished(op) and callback is not None:
+            self._finished(op)
+            if callback is not None:
                 ok = op.error is None
                 err = None if ok else str(op.error)
                 callback(op.path if ok else None, op.checksum if ok else None, err)
 
         def progressed(op: Operation) -> None:
-            if progressCallback is not None and op.id not in self._canceled:
+            if progressCallback is not None:
                 progressCallback(op.progress, op.speed)
 
         op = self.engine.download(
@@ -100,8 +100,7 @@ class DownloadFacadeMixin:
         check_callback("callback", callback)
 
         def finished(op: Operation) -> None:
-            if not self._finished(op):
-                return  # canceled through the facade: as if it never happened
+            self._finished(op)
             ok = op.error is None
             if ok and op.path is not None:
                 self.images[op.url] = op.path

@@ -47,7 +47,6 @@ class WebSocketFacadeMixin:
 
     # Provided by HTTPFacade.
     operations: dict[int, Operation]
-    _canceled: set[int]
     websocketTimeout: float
     customHeaders: dict[str, str]
     agent: str
@@ -79,13 +78,12 @@ class WebSocketFacadeMixin:
         Thread-safety: the polling thread (it touches ``operations``).
         """
         found = _callbacks(callbacks)
-        canceled = self._canceled
 
         def relay(name: str) -> Callable[..., None]:
             fn = found[name]
 
             def call(handle: WebSocket, *args: Any) -> None:
-                if fn is not None and handle.id not in canceled:
+                if fn is not None:
                     fn(*args, handle.id)
 
             return call
@@ -94,14 +92,11 @@ class WebSocketFacadeMixin:
         open_cb, close_cb = found["onOpen"], found["onClose"]
 
         def on_open(handle: WebSocket, _reconnected: bool) -> None:
-            if open_cb is not None and handle.id not in canceled:
+            if open_cb is not None:
                 open_cb(handle.url, handle.id)
 
         def on_close(handle: WebSocket, code: int, reason: str) -> None:
             self.operations.pop(handle.id, None)
-            if handle.id in canceled:
-                canceled.discard(handle.id)
-                return
             if close_cb is not None:
                 close_cb(close_message(code, reason), handle.id)
 

@@ -68,7 +68,7 @@ class WebSocket:
         self.id = operation.id
         self.url = operation.url
         self._session = session
-        self.state = "connecting"
+        self._state = "connecting"
         self.reconnects = 0
         self.subprotocol: str | None = None
         self._on_open = on_open
@@ -127,7 +127,17 @@ class WebSocket:
         if not isinstance(reason, str) or len(reason.encode("utf-8")) > 123:
             raise InvalidArgument(f"close reason must be a str of <= 123 UTF-8 bytes: {reason!r}")
         if self._session.close(code, reason) and self.state != "closed":
-            self.state = "closing"
+            self._state = "closing"
+
+    @property
+    def state(self) -> str:
+        """``"connecting"``, ``"open"``, ``"reconnecting"``, ``"closing"`` or ``"closed"``.
+
+        Thread-safety: any thread; it changes on the polling thread.
+        """
+        # A silenced socket (canceled through a scope or the facade) runs no
+        # close callback, so its end shows through the operation instead.
+        return "closed" if self.operation.done else self._state
 
     @property
     def undelivered(self) -> int:
@@ -147,7 +157,7 @@ class WebSocket:
         if self._muted():
             return
         if self.state != "closing":
-            self.state = "open"
+            self._state = "open"
         self.subprotocol = event.subprotocol
         if event.reconnected:
             self.reconnects += 1
@@ -174,7 +184,7 @@ class WebSocket:
         if self._muted():
             return
         if event.reconnecting and self.state != "closing":
-            self.state = "reconnecting"
+            self._state = "reconnecting"
         engine = self._engine
         text = str(event.error)
         for fn in engine.listeners.get("on_ws_error"):
@@ -184,7 +194,7 @@ class WebSocket:
 
     def _dispatch_close(self, op: Operation) -> None:
         """The operation's completion callback: the socket's one close event."""
-        self.state = "closed"
+        self._state = "closed"
         value = op.value
         if op.state is State.CANCELED or not isinstance(value, tuple):
             code, reason = CANCEL_CLOSE

@@ -71,8 +71,6 @@ class HTTPFacade(DownloadFacadeMixin, WebSocketFacadeMixin):
         self.customHeaders: dict[str, str] = {}
         self.operations: dict[int, Operation] = {}
         self.images: dict[str, str] = {}
-        # Ids canceled through this facade: none of their callbacks may run.
-        self._canceled: set[int] = set()
         self.onGet: Callable[..., Any] | None = None
         self.onGetProgress: Callable[..., Any] | None = None
         self.onPost: Callable[..., Any] | None = None
@@ -116,7 +114,7 @@ class HTTPFacade(DownloadFacadeMixin, WebSocketFacadeMixin):
 
         def relay(operation_id: int, *args: Any) -> None:
             handler = getattr(self, attr)
-            if handler is None or operation_id in self._canceled:
+            if handler is None:
                 return
             if with_data:
                 # (url, err, data...) -> err as text, data as http.lua passes it
@@ -142,9 +140,6 @@ class HTTPFacade(DownloadFacadeMixin, WebSocketFacadeMixin):
 
         def finished(op: Operation) -> None:
             self.operations.pop(op.id, None)
-            if op.id in self._canceled:
-                self._canceled.discard(op.id)
-                return
             if callback is None:
                 return
             data = op.value if op.error is None else None
@@ -218,12 +213,14 @@ class HTTPFacade(DownloadFacadeMixin, WebSocketFacadeMixin):
         Thread-safety: the polling thread (like every facade member that
         touches ``operations``).
         """
-        if self.operations.pop(operationId, None) is None:
+        op = self.operations.pop(operationId, None)
+        if op is None:
             return self.engine.cancel(operationId)  # not started here, or finished
         # Even if it finished meanwhile, its completion has not been dispatched
-        # yet (the finisher removes it from `operations`), so silence it.
-        self._canceled.add(operationId)
-        self.engine.cancel(operationId)
+        # yet (the finisher removes it from `operations`): silencing it keeps
+        # every callback and listener of it from running.
+        op.silence()
+        self.engine.cancel(op)
         return True
 
     def addCustomHeader(self, headers: Mapping[str, str]) -> None:
