@@ -84,8 +84,15 @@ class Retry:
         """Delay before retry number ``attempt`` (0-based); ``rand`` is in [0, 1)."""
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_backoff)
-        base: float = min(self.backoff * (2.0**attempt), self.max_backoff)
-        return base * (1 - self.jitter + 2 * self.jitter * rand)
+        return backoff_delay(self.backoff, self.max_backoff, self.jitter, attempt, rand)
+
+
+def backoff_delay(base: float, cap: float, jitter: float, attempt: int, rand: float) -> float:
+    """Exponential backoff with jitter: ``min(base * 2**attempt, cap)`` times a factor
+    in ``[1 - jitter, 1 + jitter]`` chosen by ``rand`` in [0, 1)."""
+    # 2**attempt overflows a float near 1024; the cap is reached long before 64.
+    delay: float = min(base * (2.0 ** min(attempt, 64)), cap)
+    return delay * (1 - jitter + 2 * jitter * rand)
 
 
 def _default_downloads_dir() -> str:
@@ -106,6 +113,9 @@ class Config:
         user_agent: The ``User-Agent`` header.
         headers: Headers sent with every request (a per-call header wins).
         max_workers: Worker threads for HTTP operations.
+        worker_niceness: How many steps below the host's OS scheduling
+            priority worker and WebSocket threads run (Linux only; 0 keeps
+            them equal). When the CPUs are busy the host's frame goes first.
         max_body_bytes: Limit for bodies held in memory; larger ones fail.
         max_redirects: Redirects followed before failing.
         verify: True to verify TLS certificates, a CA bundle path to trust
@@ -137,6 +147,7 @@ class Config:
     user_agent: str = f"httpops/{__version__}"
     headers: Mapping[str, str] = field(default_factory=dict)
     max_workers: int = 8
+    worker_niceness: int = 0
     max_body_bytes: int = 64 * MIB
     max_redirects: int = 10
     verify: bool | str = True
@@ -173,6 +184,14 @@ class Config:
         check_headers({"User-Agent": self.user_agent})
         object.__setattr__(self, "headers", MappingProxyType(check_headers(self.headers)))
         _check_positive_int("max_workers", self.max_workers)
+        if (
+            isinstance(self.worker_niceness, bool)
+            or not isinstance(self.worker_niceness, int)
+            or not 0 <= self.worker_niceness <= 19
+        ):
+            raise InvalidArgument(
+                f"worker_niceness must be an integer from 0 to 19, got {self.worker_niceness!r}"
+            )
         _check_positive_int("max_body_bytes", self.max_body_bytes)
         _check_positive_int("max_redirects", self.max_redirects, minimum=0)
         _check_positive_int("chunk_size", self.chunk_size, minimum=1024)

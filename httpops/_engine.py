@@ -91,7 +91,7 @@ class Engine:
         )
         self.events = EventQueue()
         self.listeners = ListenerRegistry()
-        self._pool = WorkerPool(self.config.max_workers)
+        self._pool = WorkerPool(self.config.max_workers, niceness=self.config.worker_niceness)
         # Guards _live, _running, _next_id, _closed and every Operation.claim().
         self._lock = threading.Lock()
         self._live: dict[int, Operation] = {}
@@ -123,6 +123,11 @@ class Engine:
     def closed(self) -> bool:
         """Whether :meth:`close` was called. Thread-safety: any thread."""
         return self._closed
+
+    def operation(self, op_id: int) -> Operation | None:
+        """The live operation with this id, or None. Thread-safety: any thread."""
+        with self._lock:
+            return self._live.get(op_id)
 
     @property
     def operations(self) -> dict[int, Operation]:
@@ -427,7 +432,7 @@ class Engine:
         if isinstance(timeout, Default):
             connect, read = config.connect_timeout, config.read_timeout
         else:
-            connect = read = check_timeout("timeout", timeout, allow_none=False) or 0.0
+            connect = read = check_timeout("timeout", timeout, allow_none=False)
         return Request(
             method=method,
             url=url,
@@ -472,7 +477,9 @@ class Engine:
             self._next_id += 1
             op = Operation(self, self._next_id, kind, method, url, callback, on_progress)
             self._live[op.id] = op
-        self._pool.submit(lambda: self._execute(op, work, seconds))
+            # Under the lock, so close() either sees this operation or start()
+            # sees the engine closed; the pool never takes the engine lock.
+            self._pool.submit(lambda: self._execute(op, work, seconds))
         return op
 
     def register(
@@ -595,6 +602,8 @@ class Engine:
 
         Thread-safety: any thread.
         """
+        if isinstance(op_or_id, Operation) and op_or_id._engine is not self:
+            return False  # another engine's operation: ids are per engine
         op_id = op_or_id.id if isinstance(op_or_id, Operation) else op_or_id
         with self._lock:
             op = self._live.get(op_id)
@@ -811,9 +820,10 @@ class Engine:
         """Call ``wakeup()`` from a worker whenever the queue goes from empty to non-empty.
 
         Loop adapters use it to wake a host that sleeps between frames. It
-        runs on a worker thread: it must be quick, thread-safe and must not
-        call into the engine. Delivery never depends on it; ``poll()`` does
-        the dispatching.
+        runs on whichever thread queues the event -- usually a worker, also
+        the caller of ``cancel()``/``close()`` -- so it must be quick,
+        thread-safe and must not call into the engine; what it raises is
+        logged. Delivery never depends on it; ``poll()`` does the dispatching.
 
         Thread-safety: any thread.
         """

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ._errors import InvalidArgument
+from ._errors import InvalidArgument, InvalidCallback
 from ._validation import check_callback
 
 __all__ = ["LISTENER_NAMES", "ListenerRegistry"]
@@ -58,7 +58,7 @@ class ListenerRegistry:
                 raise InvalidArgument(f"unknown listener {name!r}; known: {known}")
             check_callback(name, fn)
             if fn is None:
-                raise InvalidArgument(f"listener {name} must be callable, got None")
+                raise InvalidCallback(f"listener {name} must be callable, got None")
         with self._lock:
             updated = dict(self._by_name)
             for name, fn in listeners.items():

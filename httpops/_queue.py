@@ -9,6 +9,7 @@ rule "progress before completion" -- is kept.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -16,6 +17,8 @@ from collections.abc import Callable
 from ._events import Event
 
 __all__ = ["EventQueue"]
+
+log = logging.getLogger("httpops")
 
 
 class EventQueue:
@@ -60,7 +63,10 @@ class EventQueue:
             if self._sleepers:
                 self._nonempty.notify_all()
         if was_empty and self.on_wakeup is not None:
-            self.on_wakeup()
+            try:
+                self.on_wakeup()
+            except Exception:  # a broken hook must not fail the operation or close()
+                log.exception("httpops wake-up hook %r raised", self.on_wakeup)
 
     def pop(self) -> Event | None:
         """Take the oldest event, or None when empty.

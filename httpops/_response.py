@@ -103,6 +103,11 @@ class Response:
         return self.status < 400
 
     @property
+    def is_text(self) -> bool:
+        """Whether the Content-Type is textual (its ``text`` is decoded on the worker)."""
+        return is_textual(self.headers.get("Content-Type"))
+
+    @property
     def encoding(self) -> str:
         """The body's charset from Content-Type, else UTF-8."""
         return charset_of(self.headers.get("Content-Type", "")) or "utf-8"

@@ -49,6 +49,9 @@ class Scope:
         self._lock = threading.Lock()
         self._owned: dict[int, Any] = {}
         self._closed = False
+        # Finished operations are forgotten when the table reaches this size
+        # (then twice what is left), so a long scene holds no dead bodies.
+        self._prune_at = 64
 
     def __getattr__(self, name: str) -> Any:
         if name not in self._STARTERS:
@@ -76,6 +79,9 @@ class Scope:
             closed = self._closed
             if not closed:
                 self._owned[op.id] = handle
+                if len(self._owned) >= self._prune_at:
+                    self._owned = {i: h for i, h in self._owned.items() if not self._op(h).done}
+                    self._prune_at = max(64, 2 * len(self._owned))
         if closed:
             self._cancel(handle)
         return handle

@@ -11,7 +11,7 @@ import math
 import re
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, overload
 from urllib.parse import urlsplit
 
 from ._errors import InvalidArgument, InvalidCallback, InvalidURL
@@ -83,6 +83,14 @@ def check_callback(name: str, fn: object) -> None:
     """Raise InvalidCallback unless ``fn`` is None or callable."""
     if fn is not None and not callable(fn):
         raise InvalidCallback(f"{name} must be callable or None, got {type(fn).__name__}")
+
+
+@overload
+def check_timeout(name: str, value: object, *, allow_none: Literal[False]) -> float: ...
+
+
+@overload
+def check_timeout(name: str, value: object, *, allow_none: bool = True) -> float | None: ...
 
 
 def check_timeout(name: str, value: object, *, allow_none: bool = True) -> float | None:

@@ -5,7 +5,7 @@ Also here, :class:`PingClock`: the keep-alive arithmetic of one connection.
 The session thread asks the reconnect policy two questions and nothing else: *may I
 try again after this failure?* (:meth:`Reconnect.should_retry`) and *how long
 do I wait first?* (:meth:`Reconnect.delay`). Keeping the arithmetic here,
-without sockets or clocks, lets it be tested with a table of inputs.
+without sockets, lets it be tested with a table of inputs.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ._config import backoff_delay
 from ._errors import HTTPStatusError, InvalidArgument, OperationError, TLSError, TransportError
 
 __all__ = ["DEAD", "PING", "PingClock", "Reconnect"]
@@ -86,9 +87,7 @@ class Reconnect:
 
     def delay(self, attempt: int, rand: float) -> float:
         """Seconds to wait before attempt number ``attempt`` (0-based); ``rand`` in [0, 1)."""
-        # 2**attempt overflows a float around 1024; the cap is reached long before.
-        base: float = min(self.backoff * (2.0 ** min(attempt, 64)), self.max_backoff)
-        return base * (1 - self.jitter + 2 * self.jitter * rand)
+        return backoff_delay(self.backoff, self.max_backoff, self.jitter, attempt, rand)
 
     def should_retry(self, retries: int, error: OperationError | None) -> bool:
         """Whether to connect again after a connection ended or an attempt failed.

@@ -39,8 +39,14 @@ def error_text(op: Operation) -> str | None:
 
 
 def data_of(value: Any) -> Any:
-    """What ``http.lua`` passes as ``data``: body text for a response, else the value."""
-    return value.text if isinstance(value, Response) else value
+    """What ``http.lua`` passes as ``data``: the body for a response, else the value.
+
+    A textual body is passed as str (decoded on the worker); any other body
+    as bytes, so no body is ever decoded on the polling thread.
+    """
+    if isinstance(value, Response):
+        return value.text if value.is_text else value.content
+    return value
 
 
 class HTTPFacade(DownloadFacadeMixin, WebSocketFacadeMixin):
@@ -156,7 +162,7 @@ class HTTPFacade(DownloadFacadeMixin, WebSocketFacadeMixin):
     def get(self, url: str, callback: DataCallback | None = None) -> int:
         """GET ``url``; ``callback(data, err)`` with the body text. Returns the id.
 
-        Thread-safety: any thread.
+        Thread-safety: the polling thread (it updates ``operations``).
         """
         check_callback("callback", callback)
         op = self.engine.get(
@@ -171,7 +177,7 @@ class HTTPFacade(DownloadFacadeMixin, WebSocketFacadeMixin):
         An empty body gives ``data=None``; invalid JSON gives ``err``
         starting with ``JSON ERROR:``.
 
-        Thread-safety: any thread.
+        Thread-safety: the polling thread (it updates ``operations``).
         """
         check_callback("callback", callback)
         op = self.engine.get_json(
@@ -183,7 +189,7 @@ class HTTPFacade(DownloadFacadeMixin, WebSocketFacadeMixin):
     def post(self, url: str, data: Any, callback: DataCallback | None = None) -> int:
         """POST ``data`` (str as a form body, bytes as-is, dict/list as JSON).
 
-        Thread-safety: any thread.
+        Thread-safety: the polling thread (it updates ``operations``).
         """
         check_callback("callback", callback)
         op = self.engine.post(
@@ -195,7 +201,7 @@ class HTTPFacade(DownloadFacadeMixin, WebSocketFacadeMixin):
     def postJSON(self, url: str, data: Any, callback: DataCallback | None = None) -> int:
         """POST ``data`` as JSON and decode the JSON answer; ``callback(data, err)``.
 
-        Thread-safety: any thread.
+        Thread-safety: the polling thread (it updates ``operations``).
         """
         check_callback("callback", callback)
         op = self.engine.post_json(
@@ -213,9 +219,9 @@ class HTTPFacade(DownloadFacadeMixin, WebSocketFacadeMixin):
         Thread-safety: the polling thread (like every facade member that
         touches ``operations``).
         """
-        op = self.operations.pop(operationId, None)
+        op = self.operations.pop(operationId, None) or self.engine.operation(operationId)
         if op is None:
-            return self.engine.cancel(operationId)  # not started here, or finished
+            return False  # unknown, or its completion was already dispatched
         # Even if it finished meanwhile, its completion has not been dispatched
         # yet (the finisher removes it from `operations`): silencing it keeps
         # every callback and listener of it from running.
@@ -235,7 +241,7 @@ class HTTPFacade(DownloadFacadeMixin, WebSocketFacadeMixin):
 
     def setTimeout(self, seconds: float) -> None:
         """Set :attr:`timeout` after validating it. Thread-safety: the polling thread."""
-        self.timeout = check_timeout("timeout", seconds, allow_none=False) or self.timeout
+        self.timeout = check_timeout("timeout", seconds, allow_none=False)
 
 
 #: The facade bound to the default engine.

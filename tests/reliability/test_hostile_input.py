@@ -410,7 +410,7 @@ def test_non_callable_callbacks_are_refused_at_the_call(value: Any, where: int) 
     if value is None and where == 7:
         calls[where]()  # set_wakeup(None) removes the wake-up hook
     elif value is None:  # "no callback": refused only for being closed (a listener: for None)
-        with pytest.raises((httpops.EngineClosed, httpops.InvalidArgument)):
+        with pytest.raises((httpops.EngineClosed, httpops.InvalidCallback)):
             calls[where]()
     else:
         with pytest.raises(httpops.InvalidCallback):

@@ -251,7 +251,7 @@ def test_unknown_listener_name_is_rejected(make_engine: EngineFactory) -> None:
     engine = make_engine()
     with pytest.raises(httpops.InvalidArgument, match="unknown listener 'onGet'"):
         engine.connect(onGet=print)
-    with pytest.raises(httpops.InvalidArgument, match="on_get"):
+    with pytest.raises(httpops.InvalidCallback, match="on_get"):
         engine.connect(on_get=None)  # type: ignore[arg-type]
 
 

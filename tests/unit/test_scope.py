@@ -75,3 +75,18 @@ def test_wakeup_runs_on_the_producing_thread_when_the_queue_fills(
     assert engine.poll() == 2
     with pytest.raises(httpops.InvalidCallback):
         engine.set_wakeup("not callable")  # type: ignore[arg-type]
+
+
+def test_a_long_scene_forgets_finished_operations(
+    make_engine: Callable[..., httpops.Engine],
+) -> None:
+    engine = make_engine()
+    scope = engine.scope()
+    for _ in range(500):
+        op = scope.adopt(engine.register("get", "GET", "http://127.0.0.1/x"))
+        engine.mark_running(op)
+        engine.complete(op, State.DONE, value=b"x" * 1000)
+        engine.poll()
+    assert scope.operations == []
+    assert len(scope._owned) < 64  # pruned as it grew, not kept for the scene's life
+    scope.close()
