@@ -8,7 +8,9 @@ docstring says otherwise. Workers never call user code: they report through
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import sys
 import threading
 from collections.abc import Callable
 
@@ -26,6 +28,23 @@ log = logging.getLogger("httpops")
 _SPEED_SMOOTHING = 0.3
 
 
+def lower_thread_priority(niceness: int) -> None:
+    """Make the calling thread ``niceness`` steps nicer (Linux only; else nothing).
+
+    On Linux a thread is a schedulable task of its own, so this lowers only
+    the calling worker: when the CPUs are busy the kernel runs the host's
+    frame thread first. Elsewhere ``setpriority`` would act on the whole
+    process, so it is not called.
+    """
+    if niceness <= 0 or not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + niceness)
+    except OSError:  # e.g. a sandbox that forbids it; the worker still works
+        log.debug("could not lower the priority of %s", threading.current_thread().name)
+
+
 class WorkerPool:
     """A bounded pool of named daemon threads that run jobs in FIFO order.
 
@@ -33,9 +52,12 @@ class WorkerPool:
     ``max_workers``.
     """
 
-    def __init__(self, max_workers: int, name_prefix: str = "httpops-worker") -> None:
+    def __init__(
+        self, max_workers: int, name_prefix: str = "httpops-worker", niceness: int = 0
+    ) -> None:
         self._max_workers = max_workers
         self._name_prefix = name_prefix
+        self._niceness = niceness
         self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         # Counts workers waiting for a job, so submit() knows whether to start one.
         self._idle = threading.Semaphore(0)
@@ -67,6 +89,7 @@ class WorkerPool:
         thread.start()
 
     def _work(self) -> None:
+        lower_thread_priority(self._niceness)
         while True:
             job = self._jobs.get()
             if job is None:
