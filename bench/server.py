@@ -279,9 +279,15 @@ class BenchServer:
     ) -> None:
         self.stop()
 
+    def _nice_prefix(self) -> list[str]:
+        """``nice -n N`` when HTTPOPS_BENCH_SERVER_NICE asks for it (and nice exists)."""
+        niceness = int(os.environ.get("HTTPOPS_BENCH_SERVER_NICE", "0"))
+        nice = shutil.which("nice")
+        return [nice, "-n", str(niceness)] if niceness and nice else []
+
     def _start_own(self) -> None:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.server"],
+            [*self._nice_prefix(), sys.executable, "-m", "bench.server"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             cwd=str(Path(__file__).resolve().parent.parent),
         )  # fmt: skip
@@ -310,7 +316,7 @@ class BenchServer:
         (root / "nginx.conf").write_text(_nginx_conf(root, self.port))
         version = subprocess.run([binary, "-v"], capture_output=True, text=True).stderr.strip()
         self._proc = subprocess.Popen(
-            [binary, "-p", str(root), "-e", str(root / "error.log"),
+            [*self._nice_prefix(), binary, "-p", str(root), "-e", str(root / "error.log"),
              "-c", str(root / "nginx.conf")],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
