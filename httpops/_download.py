@@ -21,7 +21,11 @@ caller's thread except the path checks.
    target with ``os.replace`` -- atomic, so the target is either the old
    file or the complete new one, never a mix.
 
-Failure and cancel never touch the target. A transfer interrupted by the
+A failure never touches the target; neither does a cancel or deadline seen
+by the worker's last check, made right before the rename (a cancel in the
+few instructions between that check and ``os.replace`` is reported as
+canceled with the complete file in place: closing that needs the engine to
+let a worker claim its operation). A transfer interrupted by the
 network, a deadline or a cancel keeps its temporary file and a metadata file
 (see :mod:`httpops._resume`) when the server gave a validator, so the next
 ``download`` of the same URL to the same file resumes with ``Range`` and
@@ -37,22 +41,19 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 from ._config import DEFAULT, Config, Default
 from ._download_paths import Target, claim_part, release_part, resolve_target, verify_confined
 from ._errors import (
-    BodyTooLarge,
     Canceled,
     ChecksumMismatch,
-    ConnectionDropped,
     HTTPStatusError,
     InvalidArgument,
     OperationError,
     TransportError,
 )
 from ._operation import Operation, OperationCallback
-from ._response import Response
 from ._resume import (
     Hashes,
     ResumeInfo,
@@ -63,7 +64,16 @@ from ._resume import (
     save_resume,
     validator_of,
 )
-from ._transfer import Outcome, content_length, open_stream, raise_if_stopped, with_retries
+from ._transfer import (
+    Outcome,
+    check_complete,
+    content_length,
+    identity_headers,
+    open_stream,
+    pump,
+    status_error,
+    with_retries,
+)
 from ._transport import Request, Stream, Transport
 from ._worker import TaskContext
 
@@ -120,8 +130,7 @@ def start_download(
     Thread-safety: any thread.
     """
     config = engine.config
-    merged = {"Accept-Encoding": "identity", **(dict(headers) if headers else {})}
-    request = engine.build_request("GET", url, merged, None, timeout)
+    request = engine.build_request("GET", url, identity_headers(headers), None, timeout)
     target = resolve_target(file, config.downloads_dir)
     expected = _check_sha256(sha256)
     limit = _check_max_bytes(max_bytes, config)
@@ -179,7 +188,6 @@ class DownloadJob:
         self._info: ResumeInfo | None = None  # the validator of the body being received
         self._hashes: Hashes | None = None  # hashes of the temporary file's bytes so far
         self._total: int | None = None
-        self._attempts = 0
 
     # -- the whole job -------------------------------------------------------------------
 
@@ -213,10 +221,14 @@ class DownloadJob:
             if stable and not self.resume:
                 remove_quietly(target.meta_path(part))
             received = with_retries(
-                ctx, self.config.retry, "GET", lambda: self._attempt(ctx, part, meta)
+                ctx,
+                self.config.retry,
+                "GET",
+                lambda attempt: self._attempt(ctx, part, meta, attempt),
             )
             hashes = self._verified(received)
             self._check_confined()
+            self._check_still_wanted(ctx)
             os.replace(part, target.path)
             remove_quietly(meta)
         except BaseException as exc:
@@ -245,6 +257,20 @@ class DownloadJob:
             verify_confined(self.target)
         except InvalidArgument as exc:
             raise OperationError("GET", self.request.url, str(exc)) from None
+
+    @staticmethod
+    def _check_still_wanted(ctx: TaskContext) -> None:
+        """The last check before the rename: raise if a cancel or the deadline came.
+
+        ``claimed`` is set (under the engine lock) by a cancel before it raises
+        the flag ``ctx.check`` reads: looking at both narrows the window in
+        which a cancel can still win after the file is installed to the few
+        instructions until ``os.replace``. Closing it needs an engine hook that
+        claims a running operation for its worker (see docs/downloads.md).
+        """
+        ctx.check()
+        if ctx.op.claimed:
+            raise Canceled("GET", ctx.op.url, "canceled by the caller")
 
     def _file_error(self, exc: OSError, path: str) -> OperationError:
         reason = exc.strerror or str(exc)
@@ -283,15 +309,18 @@ class DownloadJob:
             return load_resume(meta, part, self.request.url)
         return None
 
-    def _attempt(self, ctx: TaskContext, part: str, meta: str) -> int:
-        """Open the request and receive the body into ``part``; returns its size."""
-        stream, offset = self._open(ctx, part, meta)
+    def _attempt(self, ctx: TaskContext, part: str, meta: str, attempt: int) -> int:
+        """Open the request and receive the body into ``part``; returns its size.
+
+        ``attempt`` is how many tries came before (counted by ``with_retries``).
+        """
+        stream, offset = self._open(ctx, part, meta, attempt)
         try:
             return self._receive(ctx, stream, part, meta, offset)
         finally:
             stream.close()
 
-    def _open(self, ctx: TaskContext, part: str, meta: str) -> tuple[Stream, int]:
+    def _open(self, ctx: TaskContext, part: str, meta: str, attempt: int) -> tuple[Stream, int]:
         """Open the stream; returns it and the offset its body starts at."""
         point = self._resume_point(part, meta)
         request = self.request
@@ -299,20 +328,18 @@ class DownloadJob:
             info, size = point
             extra = {"Range": f"bytes={size}-", "If-Range": info.validator}
             request = dataclasses.replace(request, headers={**request.headers, **extra})
-        stream = open_stream(ctx, self.transport, request, self.config.retry, self._attempts)
-        self._attempts += 1
+        stream = open_stream(ctx, self.transport, request, self.config.retry, attempt)
         if point is not None:
             offset = self._accepted_offset(stream, point[1])
             if offset:
                 self._info = point[0]
             if offset is not None:
                 return stream, offset
-            # Refused or wrong range: restart cleanly from zero with a plain request.
+            # Refused or wrong range: restart cleanly from zero with a plain request
+            # (part of the same try: the retry policy counts tries, not requests).
             stream.close()
             self._info = self._hashes = None
-            stream = open_stream(
-                ctx, self.transport, self.request, self.config.retry, self._attempts
-            )
+            stream = open_stream(ctx, self.transport, self.request, self.config.retry, attempt)
         self._check_status(stream)
         if stream.status == 206:
             parsed = parse_content_range(stream.headers.get("Content-Range"))
@@ -336,9 +363,7 @@ class DownloadJob:
 
     def _check_status(self, stream: Stream) -> None:
         if stream.status >= 400:
-            stream.close()
-            response = Response(stream.status, stream.reason, stream.headers, b"", stream.url)
-            raise HTTPStatusError("GET", self.request.url, stream.status, response)
+            raise status_error(self.request, stream)
 
     def _body_total(self, stream: Stream, offset: int) -> int | None:
         if stream.status == 206:
@@ -352,11 +377,6 @@ class DownloadJob:
     def _start_body(self, stream: Stream, part: str, meta: str, offset: int) -> Hashes:
         """Checks and bookkeeping before the first byte of a body is written."""
         total = self._body_total(stream, offset)
-        if self.max_bytes is not None and total is not None and total > self.max_bytes:
-            raise BodyTooLarge(
-                "GET", self.request.url,
-                f"Content-Length {total} exceeds the limit of {self.max_bytes} bytes",
-            )  # fmt: skip
         self._total = total
         if offset == 0:
             validator = validator_of(stream.headers)
@@ -381,39 +401,14 @@ class DownloadJob:
             if offset:
                 f.seek(offset)
                 f.truncate()
-            received = self._pump(ctx, stream, f, hashes, offset)
-        total = self._total
-        if total is not None and received < total:
-            raise ConnectionDropped(
-                "GET", self.request.url,
-                f"body ended after {received} of {total} bytes (truncated)",
-            )  # fmt: skip
-        return received
 
-    def _pump(
-        self, ctx: TaskContext, stream: Stream, f: BinaryIO, hashes: Hashes, received: int
-    ) -> int:
-        """The chunk loop: read, write, hash, report; checks cancel between chunks."""
-        total, limit, chunk = self._total, self.max_bytes, self.chunk
-        ctx.restart_speed(received)
-        ctx.active_stream = stream
-        try:
-            while True:
-                ctx.check()
-                try:
-                    data = stream.read_chunk(chunk)
-                except OperationError:
-                    raise_if_stopped(ctx)
-                    raise
-                if not data:
-                    return received
+            def keep(data: bytes) -> None:
                 f.write(data)
                 hashes.update(data)
-                received += len(data)
-                if limit is not None and received > limit:
-                    raise BodyTooLarge(
-                        "GET", self.request.url, f"body exceeds the limit of {limit} bytes"
-                    )
-                ctx.progress(received, total)
-        finally:
-            ctx.active_stream = None
+
+            received = pump(
+                ctx, stream, self.request, limit=self.max_bytes, chunk_size=self.chunk,
+                on_chunk=keep, total=self._total, received=offset,
+            )  # fmt: skip
+        check_complete(self.request, received, self._total)
+        return received

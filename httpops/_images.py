@@ -34,24 +34,30 @@ import os
 import threading
 import weakref
 import zlib
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ._config import DEFAULT, Default
 from ._errors import (
-    BodyTooLarge,
     Canceled,
-    ConnectionDropped,
     EngineClosed,
-    HTTPStatusError,
     InvalidImage,
     OperationError,
 )
 from ._image_cache import SNIFF_BYTES, CacheEntry, ImageStore, describe, sniff
 from ._operation import Operation, OperationCallback, State
-from ._response import Response
 from ._resume import remove_quietly
-from ._transfer import Outcome, content_length, open_stream, raise_if_stopped, with_retries
+from ._transfer import (
+    Outcome,
+    check_complete,
+    content_length,
+    identity_headers,
+    open_stream,
+    pump,
+    status_error,
+    with_retries,
+)
 from ._transport import Request, Stream
 from ._validation import check_callback
 from ._worker import TaskContext
@@ -66,6 +72,9 @@ log = logging.getLogger("httpops")
 # Guards _services: the one ImageService of each engine.
 _services_lock = threading.Lock()
 _services: weakref.WeakKeyDictionary[Engine, ImageService] = weakref.WeakKeyDictionary()
+
+# How many fetched URLs an engine remembers, to answer without a request.
+KNOWN_URLS = 4096
 
 
 def start_image(
@@ -87,8 +96,7 @@ def start_image(
     Thread-safety: any thread.
     """
     check_callback("callback", callback)
-    merged = {"Accept-Encoding": "identity", **(dict(headers) if headers else {})}
-    request = engine.build_request("GET", url, merged, None, timeout)
+    request = engine.build_request("GET", url, identity_headers(headers), None, timeout)
     with _services_lock:
         service = _services.get(engine)
         if service is None:
@@ -133,8 +141,9 @@ class ImageService:
         # Guards _flights, _known and every _Flight's fields.
         self._lock = threading.Lock()
         self._flights: dict[str, _Flight] = {}
-        # URLs fetched or revalidated by this engine: url -> (path, crc32).
-        self._known: dict[str, tuple[str, str]] = {}
+        # URLs fetched or revalidated by this engine: url -> (path, crc32), least
+        # recently used first; bounded, as a long session may show countless images.
+        self._known: OrderedDict[str, tuple[str, str]] = OrderedDict()
 
     def _engine(self) -> Engine:
         engine = self._engine_ref()
@@ -154,6 +163,8 @@ class ImageService:
         with self._lock:
             flight = self._flights.get(url)
             known = self._known.get(url)
+            if known is not None:
+                self._known.move_to_end(url)
             if flight is not None:
                 flight.ops.append(op)
                 return op
@@ -185,6 +196,10 @@ class ImageService:
         with self._lock:
             ops = list(flight.ops)
         for op in ops:
+            # A claimed op (canceled, or completed) keeps the figures it ended with;
+            # its completion is dispatched on this thread, so none can slip between.
+            if op.claimed:
+                continue
             op.received, op.total = fetch_op.received, fetch_op.total
             op.speed, op.progress = fetch_op.speed, fetch_op.progress
 
@@ -207,7 +222,7 @@ class ImageService:
             if self._flights.get(flight.url) is flight:
                 del self._flights[flight.url]
             if error is None:
-                self._known[flight.url] = (path, crc)
+                self._remember(flight.url, path, crc)
             ops, flight.ops = flight.ops, []
         engine = self._engine()
         for op in ops:
@@ -217,6 +232,16 @@ class ImageService:
             else:
                 state = State.CANCELED if isinstance(error, Canceled) else State.FAILED
                 engine.complete(op, state, error=error, response=error.response)
+
+    def _remember(self, url: str, path: str, crc: str) -> None:
+        """Record a fetched URL, forgetting the least recently used beyond the bound.
+
+        Thread-safety: call with ``self._lock`` held.
+        """
+        self._known[url] = (path, crc)
+        self._known.move_to_end(url)
+        while len(self._known) > KNOWN_URLS:
+            self._known.popitem(last=False)
 
     def _check_wanted(self, ctx: TaskContext, flight: _Flight) -> None:
         """Raise Canceled once every caller gave up (closing the flight to joiners)."""
@@ -269,20 +294,14 @@ class ImageService:
     def _attempts(
         self, ctx: TaskContext, request: Request, flight: _Flight, entry: CacheEntry | None
     ) -> CacheEntry | None:
-        attempt = 0
-
-        def once() -> CacheEntry | None:
-            nonlocal attempt
+        def once(attempt: int) -> CacheEntry | None:
             self._check_wanted(ctx, flight)
             stream = open_stream(ctx, self._transport, request, self._retry, attempt)
-            attempt += 1
             try:
                 if stream.status == 304 and entry is not None:
                     return self._reuse(entry)
                 if stream.status >= 300:
-                    response = Response(stream.status, stream.reason, stream.headers, b"",
-                                        stream.url)  # fmt: skip
-                    raise HTTPStatusError("GET", request.url, stream.status, response)
+                    raise status_error(request, stream)
                 return self._receive(ctx, stream, request, flight)
             finally:
                 stream.close()
@@ -304,59 +323,39 @@ class ImageService:
         self, ctx: TaskContext, stream: Stream, request: Request, flight: _Flight
     ) -> CacheEntry:
         """Stream the body into a temporary file, checking its signature early."""
-        url = request.url
         total = content_length(stream.headers)
-        if total is not None and total > self.max_bytes:
-            raise BodyTooLarge("GET", url, f"Content-Length {total} exceeds {self.max_bytes}")
+        head = bytearray()  # the first bytes, for the signature
+        kind: str | None = None
+        crc = 0
         temp = self.store.new_temp()
         try:
-            crc, size, kind = self._pump(ctx, stream, request, flight, temp, total)
-            return self.store.save(
-                url, temp, kind, stream.headers.get("ETag"), stream.headers.get("Last-Modified"),
-                f"{crc & 0xFFFFFFFF:08x}", size,
+            with open(temp, "wb") as f:
+
+                def keep(data: bytes) -> None:
+                    nonlocal kind, crc
+                    if kind is None:
+                        head.extend(data[: SNIFF_BYTES - len(head)])
+                        if len(head) >= SNIFF_BYTES:  # decided before the rest arrives
+                            kind = self._kind_of(bytes(head), request.url)
+                    f.write(data)
+                    crc = zlib.crc32(data, crc)
+
+                size = pump(
+                    ctx, stream, request, limit=self.max_bytes, chunk_size=self._chunk,
+                    on_chunk=keep, total=total, check=lambda: self._check_wanted(ctx, flight),
+                )  # fmt: skip
+            if kind is None:  # a body shorter than the signature window
+                kind = self._kind_of(bytes(head), request.url)
+            check_complete(request, size, total)
+            entry = self.store.save(
+                request.url, temp, kind, stream.headers.get("ETag"),
+                stream.headers.get("Last-Modified"), f"{crc & 0xFFFFFFFF:08x}", size,
             )  # fmt: skip
         except BaseException:
             remove_quietly(temp)
             raise
-
-    def _pump(
-        self, ctx: TaskContext, stream: Stream, request: Request, flight: _Flight, temp: str,
-        total: int | None,
-    ) -> tuple[int, int, str]:  # fmt: skip
-        """The chunk loop; returns (crc, size, image type)."""
-        crc = size = 0
-        head = b""
-        kind: str | None = None
-        ctx.restart_speed()
-        ctx.active_stream = stream
-        try:
-            with open(temp, "wb") as f:
-                while True:
-                    self._check_wanted(ctx, flight)
-                    try:
-                        data = stream.read_chunk(self._chunk)
-                    except OperationError:
-                        raise_if_stopped(ctx)
-                        raise
-                    if kind is None and (len(head) < SNIFF_BYTES or not data):
-                        head += data[: SNIFF_BYTES - len(head)]
-                        if len(head) >= SNIFF_BYTES or not data:
-                            kind = self._kind_of(head, request.url)
-                    if not data:
-                        break
-                    f.write(data)
-                    crc = zlib.crc32(data, crc)
-                    size += len(data)
-                    if size > self.max_bytes:
-                        raise BodyTooLarge("GET", request.url, f"image exceeds {self.max_bytes}")
-                    ctx.progress(size, total)
-        finally:
-            ctx.active_stream = None
-        if total is not None and size < total:
-            raise ConnectionDropped("GET", request.url, f"body ended after {size} of {total} bytes")
-        assert kind is not None
         ctx.progress(size, total if total is not None else size, final=True)
-        return crc, size, kind
+        return entry
 
     @staticmethod
     def _kind_of(head: bytes, url: str) -> str:

@@ -13,7 +13,6 @@ Everything here runs on a worker thread (file reads and writes).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -166,17 +165,7 @@ class Hashes:
                 remaining -= len(block)
         return hashes
 
-    def copy(self) -> Hashes:
-        """An independent copy (to roll back to when an attempt fails)."""
-        other = Hashes(False)
-        other.crc, other.length = self.crc, self.length
-        other.sha = None if self.sha is None else self.sha.copy()
-        return other
-
 
 def discard(part_path: str, meta_path: str) -> None:
-    """Remove a temporary file and its metadata."""
-    with contextlib.suppress(Exception):
-        remove_quietly(part_path)
-        if meta_path:
-            remove_quietly(meta_path, meta_path + ".tmp")
+    """Remove a temporary file and its metadata (never raises; see remove_quietly)."""
+    remove_quietly(part_path, meta_path, meta_path + ".tmp" if meta_path else "")

@@ -25,6 +25,7 @@ from ._config import Retry
 from ._errors import (
     BodyTooLarge,
     Canceled,
+    ConnectionDropped,
     HTTPStatusError,
     JSONDecodeError,
     OperationError,
@@ -32,9 +33,20 @@ from ._errors import (
 )
 from ._response import Headers, Response, is_textual
 from ._transport import Request, Stream, Transport
+from ._validation import check_headers
 from ._worker import TaskContext
 
-__all__ = ["Outcome", "fetch", "open_stream", "raise_if_stopped", "with_retries"]
+__all__ = [
+    "Outcome",
+    "check_complete",
+    "fetch",
+    "identity_headers",
+    "open_stream",
+    "pump",
+    "raise_if_stopped",
+    "status_error",
+    "with_retries",
+]
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
 
@@ -51,12 +63,23 @@ class Outcome:
 
 
 class RetryableStatus(Exception):
-    """Internal: the server answered with a status the retry policy retries."""
+    """Internal: the server answered with a status the retry policy retries.
 
-    def __init__(self, status: int, retry_after: float | None) -> None:
-        super().__init__(status)
-        self.status = status
+    Carries the error to report should the policy decline after all (the
+    operation was canceled meanwhile), so it never escapes as itself.
+    """
+
+    def __init__(self, error: HTTPStatusError, retry_after: float | None) -> None:
+        super().__init__(error.status)
+        self.error = error
         self.retry_after = retry_after
+
+
+def status_error(request: Request, stream: Stream) -> HTTPStatusError:
+    """Close ``stream`` and return the HTTPStatusError for its status, body not read."""
+    stream.close()
+    response = Response(stream.status, stream.reason, stream.headers, b"", stream.url)
+    return HTTPStatusError(request.method, request.url, stream.status, response)
 
 
 def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:
@@ -85,27 +108,45 @@ def content_length(headers: Headers) -> int | None:
     return int(raw)
 
 
+def identity_headers(headers: object) -> dict[str, str]:
+    """Validated caller ``headers`` over ``Accept-Encoding: identity`` (files and images).
+
+    Files are stored as sent: a compressed body would break sizes, resume
+    offsets and checksums, so compression is off unless the caller insists.
+
+    Raises:
+        InvalidArgument: ``headers`` is not a mapping of valid header text.
+    """
+    return {"Accept-Encoding": "identity", **check_headers(headers)}
+
+
 def with_retries(
     ctx: TaskContext,
     retry: Retry | None,
     method: str,
-    attempt_once: Callable[[], T],
+    attempt_once: Callable[[int], T],
     rand: Callable[[], float] = random.random,
 ) -> T:
-    """Run ``attempt_once`` and retry it per ``retry`` on transport errors and
-    retryable statuses, backing off on the worker (cancel wakes it early)."""
+    """Run ``attempt_once(attempt)`` and retry it per ``retry`` on transport errors
+    and retryable statuses, backing off on the worker (cancel wakes it early).
+
+    ``attempt`` is how many tries came before -- the one counter of the
+    operation, advanced by transport failures and retried statuses alike;
+    pass it on to :func:`open_stream`, so that both agree on the last try.
+    """
     allowed = retry is not None and (method in IDEMPOTENT_METHODS or retry.retry_non_idempotent)
     attempt = 0
     while True:
         ctx.check()
         try:
-            return attempt_once()
+            return attempt_once(attempt)
         except Canceled:
             raise
         except (TransportError, RetryableStatus) as exc:
             if not allowed or retry is None or attempt >= retry.attempts or ctx.op.cancel_requested:
+                raise_if_stopped(ctx)
                 if isinstance(exc, RetryableStatus):
-                    raise AssertionError("RetryableStatus escaped its policy") from exc
+                    raise exc.error from None
                 raise
             retry_after = exc.retry_after if isinstance(exc, RetryableStatus) else None
             ctx.sleep(retry.delay(attempt, rand(), retry_after))
@@ -168,46 +209,96 @@ def open_stream(
         and (request.method in IDEMPOTENT_METHODS or retry.retry_non_idempotent)
     ):
         retry_after = parse_retry_after(stream.headers.get("Retry-After"))
-        stream.close()
-        raise RetryableStatus(stream.status, retry_after)
+        raise RetryableStatus(status_error(request, stream), retry_after)
     return stream
+
+
+def pump(
+    ctx: TaskContext,
+    stream: Stream,
+    request: Request,
+    *,
+    limit: int | None,
+    chunk_size: int,
+    on_chunk: Callable[[bytes], object],
+    total: int | None,
+    received: int = 0,
+    check: Callable[[], None] | None = None,
+) -> int:
+    """The one chunk loop: check, read, enforce ``limit``, hand over, report progress.
+
+    Args:
+        ctx: The task's context (cancel, deadline, progress).
+        stream: The open response, whose body is read.
+        request: For error messages.
+        limit: Most bytes the whole body may have (None: no limit); a larger
+            ``total`` is refused before the first read.
+        chunk_size: Bytes per read.
+        on_chunk: Called with each chunk (write it, hash it); may raise.
+        total: The size the body will have in all, if known (progress, limit).
+        received: Bytes of the body already held (a resumed download).
+        check: Called before each read to stop the loop (default ``ctx.check``).
+
+    Returns:
+        The size of the body received, ``received`` included. The final
+        progress report is the caller's: only it knows when the work is over.
+
+    Raises:
+        BodyTooLarge: ``total`` or the bytes received exceed ``limit``.
+        OperationError: Transport failure, cancel, deadline, or from ``on_chunk``.
+    """
+    if limit is not None and total is not None and total > limit:
+        raise BodyTooLarge(
+            request.method,
+            request.url,
+            f"Content-Length {total} exceeds the limit of {limit}",
+        )
+    stop = ctx.check if check is None else check
+    ctx.restart_speed(received)
+    ctx.active_stream = stream
+    try:
+        while True:
+            stop()
+            try:
+                data = stream.read_chunk(chunk_size)
+            except OperationError:
+                raise_if_stopped(ctx)
+                raise
+            if not data:
+                return received
+            received += len(data)
+            if limit is not None and received > limit:  # checked before the bytes are kept
+                raise BodyTooLarge(
+                    request.method, request.url, f"body exceeds the limit of {limit} bytes"
+                )
+            on_chunk(data)
+            if total is None or received < total:  # else the final report follows at once
+                ctx.progress(received, total)
+    finally:
+        ctx.active_stream = None
+
+
+def check_complete(request: Request, received: int, total: int | None) -> None:
+    """Raise ConnectionDropped if the body ended before the promised ``total``."""
+    if total is not None and received < total:
+        raise ConnectionDropped(
+            request.method, request.url,
+            f"body ended after {received} of {total} bytes (truncated)",
+        )  # fmt: skip
 
 
 def read_body(
     ctx: TaskContext, stream: Stream, request: Request, max_bytes: int, chunk: int
 ) -> bytes:
     """Read the whole body into memory, reporting progress and enforcing ``max_bytes``."""
-    total = content_length(stream.headers)
-    if total is not None and total > max_bytes:
-        raise BodyTooLarge(
-            request.method, request.url, f"Content-Length {total} exceeds the limit of {max_bytes}"
-        )
     # BytesIO, not bytearray: getvalue() hands over its buffer without a copy.
     # bytes(bytearray) of a 32 MiB body is one copy (page faults included) of
     # ~15 ms with the GIL held -- a dropped frame for the host.
     body = io.BytesIO()
-    received = 0
-    ctx.restart_speed()
-    ctx.active_stream = stream
-    try:
-        while True:
-            ctx.check()
-            try:
-                data = stream.read_chunk(chunk)
-            except OperationError:
-                raise_if_stopped(ctx)
-                raise
-            if not data:
-                break
-            received += body.write(data)
-            if received > max_bytes:
-                raise BodyTooLarge(
-                    request.method, request.url, f"body exceeds the limit of {max_bytes} bytes"
-                )
-            if total is None or received < total:  # else the final report follows at once
-                ctx.progress(received, total)
-    finally:
-        ctx.active_stream = None
+    total = content_length(stream.headers)
+    received = pump(
+        ctx, stream, request, limit=max_bytes, chunk_size=chunk, on_chunk=body.write, total=total
+    )
     ctx.progress(received, total if total is not None else received, final=True)
     return body.getvalue()
 
@@ -233,13 +324,10 @@ def fetch(
         OperationError: Transport failure, status >= 400 (with the response),
             body too large, or invalid JSON.
     """
-    attempts = 0
 
-    def attempt_once() -> Response:
-        nonlocal attempts
+    def attempt_once(attempt: int) -> Response:
         started = clock()
-        attempts += 1  # before opening: a retried status raises out of open_stream
-        stream = open_stream(ctx, transport, request, retry, attempts - 1)
+        stream = open_stream(ctx, transport, request, retry, attempt)
         try:
             content = read_body(ctx, stream, request, max_body_bytes, chunk_size)
         finally:

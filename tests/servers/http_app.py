@@ -286,6 +286,8 @@ class AppHandler(http.server.BaseHTTPRequestHandler):
             self._status(int(args[0]))
         elif head == "flaky" and len(args) == 2:
             self._flaky(args[0], int(args[1]))
+        elif head == "drop-then" and len(args) == 3:
+            self._drop_then(args[0], int(args[1]), int(args[2]))
         elif head == "cookies" and args == ["set"]:
             self._cookies_set()
         elif head == "cookies" and not args:
@@ -351,6 +353,13 @@ class AppHandler(http.server.BaseHTTPRequestHandler):
             self._send(503, b"unavailable", headers=[("Retry-After", "0")])
         else:
             self._send(200, b"ok")
+
+    def _drop_then(self, key: str, drops: int, status: int) -> None:
+        """Hang up without any response ``drops`` times for ``key``, then answer ``status``."""
+        if self.state.next_count(self.state.flaky_counts, f"drop-then:{key}") <= drops:
+            self._hang_up()
+        else:
+            self._status(status)
 
     def _slow(self) -> None:
         if not self._wait(self._float("delay", 1.0)):

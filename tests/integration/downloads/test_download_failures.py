@@ -202,3 +202,45 @@ def test_downloads_use_the_download_deadline_not_the_request_deadline(
     assert isinstance(op.error, httpops.DeadlineExceeded)
     per_call = strict.download(url, "slow3.bin", deadline=None)
     assert per_call.result(timeout=10).endswith("slow3.bin")
+
+
+@pytest.mark.parametrize("kind", ["download", "image"])
+def test_retries_count_dropped_connections_and_statuses_alike(
+    make_engine: Callable[..., httpops.Engine],
+    dl_config: Callable[..., httpops.Config],
+    server: HTTPTestServer,
+    kind: str,
+) -> None:
+    # Two dropped connections use up both retries: the third try's 503 is the answer.
+    engine = make_engine(dl_config(retry=httpops.Retry(attempts=2, backoff=0.0, jitter=0.0)))
+    url = server.url(f"/drop-then/{kind}/2/503")
+    op = engine.download(url, "r.bin") if kind == "download" else engine.download_image(url)
+    assert engine.wait(op, timeout=10)
+    assert isinstance(op.error, httpops.HTTPStatusError) and op.error.status == 503
+    assert str(op.error).startswith(f"Invalid http status code (503): GET {url}")
+    assert sum(1 for r in server.requests if r.route.startswith("/drop-then/")) == 3
+
+
+def test_cancel_after_the_last_chunk_never_installs_the_file(
+    dl_engine: httpops.Engine,
+    server: HTTPTestServer,
+    downloads_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The cancel lands after the body is complete and verified, just before the rename.
+    from httpops import _download
+
+    verified = _download.DownloadJob._verified
+    ops: list[httpops.Operation] = []
+
+    def cancel_then_verify(job: _download.DownloadJob, received: int) -> object:
+        assert ops[0].cancel()
+        return verified(job, received)
+
+    monkeypatch.setattr(_download.DownloadJob, "_verified", cancel_then_verify)
+    downloads_dir.mkdir()
+    (downloads_dir / "keep.bin").write_bytes(b"old")
+    ops.append(dl_engine.download(server.url("/file/late?size=5000"), "keep.bin"))
+    assert dl_engine.wait(ops[0], timeout=10)
+    assert ops[0].state is State.CANCELED
+    assert (downloads_dir / "keep.bin").read_bytes() == b"old"
