@@ -31,7 +31,7 @@ from ._errors import (
     OperationError,
     TransportError,
 )
-from ._response import Headers, Response, is_textual
+from ._response import Headers, Response
 from ._transport import Request, Stream, Transport
 from ._validation import check_headers
 from ._worker import TaskContext
@@ -338,10 +338,13 @@ def fetch(
         return response
 
     response = with_retries(ctx, retry, request.method, attempt_once)
-    if response.status >= 400:
-        raise HTTPStatusError(request.method, request.url, response.status, response)
-    if is_textual(response.headers.get("Content-Type")):
+    failed = response.status >= 400
+    # Decode text here, on the worker, whenever the host may read it: an error
+    # page is read through err.response, a plain body through op.value.
+    if (failed or not want_json) and response.is_text:
         response._text = response.decode_text()
+    if failed:
+        raise HTTPStatusError(request.method, request.url, response.status, response)
     if not want_json:
         return Outcome(value=response, response=response)
     try:

@@ -143,6 +143,14 @@ def _instant(engine: httpops.Engine, name: str, callback: Any) -> httpops.Operat
     )
 
 
+def _queued(engine: httpops.Engine, name: str, callback: Any) -> httpops.Operation:
+    """An operation completed at once, in call order, so the dispatch order is known."""
+    op = engine.register("get", "GET", f"http://127.0.0.1:9/{name}", callback)
+    engine.mark_running(op)
+    engine.complete(op, httpops.State.DONE, value=name)
+    return op
+
+
 def test_a_raising_callback_is_logged_and_the_rest_still_run(
     make_engine: Callable[..., httpops.Engine], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -156,9 +164,9 @@ def test_a_raising_callback_is_logged_and_the_rest_still_run(
 
     engine.connect(on_get=lambda op_id, url, err, data: heard.append(data))
     ops = [
-        _instant(engine, "first", lambda op: ran.append(op.value)),
-        _instant(engine, "second", boom),
-        _instant(engine, "third", lambda op: ran.append(op.value)),
+        _queued(engine, "first", lambda op: ran.append(op.value)),
+        _queued(engine, "second", boom),
+        _queued(engine, "third", lambda op: ran.append(op.value)),
     ]
     with caplog.at_level(logging.ERROR, logger="httpops"):
         assert engine.wait(*ops, timeout=5)
