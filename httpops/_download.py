@@ -21,11 +21,10 @@ caller's thread except the path checks.
    target with ``os.replace`` -- atomic, so the target is either the old
    file or the complete new one, never a mix.
 
-A failure never touches the target; neither does a cancel or deadline seen
-by the worker's last check, made right before the rename (a cancel in the
-few instructions between that check and ``os.replace`` is reported as
-canceled with the complete file in place: closing that needs the engine to
-let a worker claim its operation). A transfer interrupted by the
+A failure, a cancel or a deadline never touches the target: right before
+the rename the worker checks them and then *commits* the operation
+(:meth:`~httpops._worker.TaskContext.commit`), after which a cancel no longer
+wins, so an installed file is always reported as done. A transfer interrupted by the
 network, a deadline or a cancel keeps its temporary file and a metadata file
 (see :mod:`httpops._resume`) when the server gave a validator, so the next
 ``download`` of the same URL to the same file resumes with ``Range`` and
@@ -262,14 +261,12 @@ class DownloadJob:
     def _check_still_wanted(ctx: TaskContext) -> None:
         """The last check before the rename: raise if a cancel or the deadline came.
 
-        ``claimed`` is set (under the engine lock) by a cancel before it raises
-        the flag ``ctx.check`` reads: looking at both narrows the window in
-        which a cancel can still win after the file is installed to the few
-        instructions until ``os.replace``. Closing it needs an engine hook that
-        claims a running operation for its worker (see docs/downloads.md).
+        Then it commits: from here on a cancel no longer wins, so a file that
+        is renamed into place is always reported as done (or failed, if the
+        rename itself fails), never as canceled.
         """
         ctx.check()
-        if ctx.op.claimed:
+        if not ctx.commit():
             raise Canceled("GET", ctx.op.url, "canceled by the caller")
 
     def _file_error(self, exc: OSError, path: str) -> OperationError:

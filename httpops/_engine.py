@@ -540,26 +540,39 @@ class Engine:
                 return  # close() is canceling every live operation; never start one now
             op.move_to(State.RUNNING)
             ctx = TaskContext(op, self.events, self.clock, self.config.progress_interval, deadline)
+            ctx.commit_hook = lambda: self._commit(op)
             self._running[op.id] = ctx
         try:
             outcome = work(ctx)
         except Canceled as err:
-            self.complete(op, State.CANCELED, error=err)
+            self.complete(op, State.CANCELED, error=err, committed=ctx.committed)
         except OperationError as err:
-            self.complete(op, State.FAILED, error=err, response=err.response)
+            self.complete(
+                op, State.FAILED, error=err, response=err.response, committed=ctx.committed
+            )
         except Exception as exc:  # a bug: report it with the operation, never lose it
             log.exception("internal error in %s %s", op.method, op.url)
             bug = OperationError(op.method, op.url, f"internal error: {exc!r}")
-            self.complete(op, State.FAILED, error=bug)
+            self.complete(op, State.FAILED, error=bug, committed=ctx.committed)
         else:
             self.complete(
-                op, State.DONE, value=outcome.value, response=outcome.response, **outcome.extra
-            )
+                op, State.DONE, value=outcome.value, response=outcome.response,
+                committed=ctx.committed, **outcome.extra,
+            )  # fmt: skip
         finally:
             # complete() normally dropped it already: skip a second trip through the lock.
             if op.id in self._running:
                 with self._lock:
                     self._running.pop(op.id, None)
+
+    def _commit(self, op: Operation) -> bool:
+        """Claim ``op`` for its worker (see :meth:`TaskContext.commit`)."""
+        with self._lock:
+            if not op.claim():
+                return False
+            self._live.pop(op.id, None)
+            self._cancel_hooks.pop(op.id, None)
+            return True
 
     def complete(
         self,
@@ -569,9 +582,14 @@ class Engine:
         error: OperationError | None = None,
         response: Response | None = None,
         value: Any = None,
+        committed: bool = False,
         **extra: Any,
     ) -> bool:
         """Queue the one completion of ``op`` unless it already has one.
+
+        Args:
+            committed: The caller already holds the claim (its task called
+                :meth:`TaskContext.commit`), so the completion is queued as is.
 
         Returns:
             True if this call completed it; False if it was already claimed.
@@ -579,7 +597,7 @@ class Engine:
         Thread-safety: any thread.
         """
         with self._lock:
-            if not op.claim():
+            if not committed and not op.claim():
                 return False
             self._live.pop(op.id, None)
             self._running.pop(op.id, None)

@@ -148,6 +148,9 @@ class TaskContext:
         self._speed = 0.0
         # The response being read, so cancel/close can break a blocked read.
         self.active_stream: Stream | None = None
+        # Set by the engine: claims the operation for this task (see commit()).
+        self.commit_hook: Callable[[], bool] = lambda: False
+        self.committed = False
         # Set while the transport waits for response headers: breaks that wait.
         self.abort_open: Callable[[], None] | None = None
 
@@ -213,6 +216,20 @@ class TaskContext:
         """Report request-body bytes written (a transport's upload hook)."""
         self.check()
         self.progress(sent, total, "up", final=sent >= total)
+
+    def commit(self) -> bool:
+        """Claim the operation's completion for this task, before an irreversible step.
+
+        After it returns True a cancel (or ``Engine.close()``) no longer wins:
+        the task's own outcome -- done, or failed if the step raises -- is
+        the operation's one completion. Downloads call it right before
+        renaming the finished file into place.
+
+        Returns:
+            False if a cancel or close already claimed the operation.
+        """
+        self.committed = self.committed or self.commit_hook()
+        return self.committed
 
     def abort(self) -> None:
         """Break the blocked read of the active response, if any.
