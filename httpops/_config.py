@@ -112,10 +112,17 @@ class Config:
         deadline: Seconds for a whole operation, or None for no deadline.
         user_agent: The ``User-Agent`` header.
         headers: Headers sent with every request (a per-call header wins).
-        max_workers: Worker threads for HTTP operations.
+        max_workers: Worker threads for requests (GET, POST, JSON). Each one
+            competes with the host for the GIL while it runs ``requests``'
+            Python code, so fewer workers keep frames steadier; four measured
+            best for frame times on a 2-core machine (docs/benchmarks.md).
+        max_download_workers: Worker threads for downloads and image fetches,
+            a pool of their own so long downloads never hold up requests.
+            They spend their time in the kernel (recv, write, CRC32), not in
+            Python, so they cost the host little.
         worker_niceness: How many steps below the host's OS scheduling
-            priority worker and WebSocket threads run (Linux only; 0 keeps
-            them equal). When the CPUs are busy the host's frame goes first.
+            priority worker threads run (Linux only; 0 keeps them equal).
+            When the CPUs are busy the host's frame goes first.
         max_body_bytes: Limit for bodies held in memory; larger ones fail.
         max_redirects: Redirects followed before failing.
         verify: True to verify TLS certificates, a CA bundle path to trust
@@ -146,8 +153,9 @@ class Config:
     deadline: float | None = 300.0
     user_agent: str = f"httpops/{__version__}"
     headers: Mapping[str, str] = field(default_factory=dict)
-    max_workers: int = 8
-    worker_niceness: int = 0
+    max_workers: int = 4
+    max_download_workers: int = 4
+    worker_niceness: int = 10
     max_body_bytes: int = 64 * MIB
     max_redirects: int = 10
     verify: bool | str = True
@@ -184,6 +192,7 @@ class Config:
         check_headers({"User-Agent": self.user_agent})
         object.__setattr__(self, "headers", MappingProxyType(check_headers(self.headers)))
         _check_positive_int("max_workers", self.max_workers)
+        _check_positive_int("max_download_workers", self.max_download_workers)
         if (
             isinstance(self.worker_niceness, bool)
             or not isinstance(self.worker_niceness, int)

@@ -60,6 +60,8 @@ Work = Callable[[TaskContext], Outcome]
 Handler = Callable[[Any], None]
 
 _FORM = "application/x-www-form-urlencoded"
+# Kinds of work that run on the download pool.
+_DOWNLOAD_KINDS = frozenset({"download", "image", "image-fetch"})
 _JSON = "application/json"
 
 
@@ -87,11 +89,16 @@ class Engine:
         self.config.log_insecure()
         self.clock = clock
         self.transport: Transport = transport or RequestsTransport(
-            pool_maxsize=self.config.max_workers
+            pool_maxsize=self.config.max_workers + self.config.max_download_workers
         )
         self.events = EventQueue()
         self.listeners = ListenerRegistry()
-        self._pool = WorkerPool(self.config.max_workers, niceness=self.config.worker_niceness)
+        niceness = self.config.worker_niceness
+        self._pool = WorkerPool(self.config.max_workers, niceness=niceness)
+        # Downloads get their own threads: a long one never holds up a request.
+        self._download_pool = WorkerPool(
+            self.config.max_download_workers, "httpops-download", niceness=niceness
+        )
         # Guards _live, _running, _next_id, _closed and every Operation.claim().
         self._lock = threading.Lock()
         self._live: dict[int, Operation] = {}
@@ -479,7 +486,8 @@ class Engine:
             self._live[op.id] = op
             # Under the lock, so close() either sees this operation or start()
             # sees the engine closed; the pool never takes the engine lock.
-            self._pool.submit(lambda: self._execute(op, work, seconds))
+            pool = self._download_pool if kind in _DOWNLOAD_KINDS else self._pool
+            pool.submit(lambda: self._execute(op, work, seconds))
         return op
 
     def register(
@@ -888,6 +896,7 @@ class Engine:
             except Exception:
                 log.exception("closing %r failed", resource)
         stuck = self._pool.shutdown(deadline, self.clock)
+        stuck += self._download_pool.shutdown(deadline, self.clock)
         self.transport.close()
         self.events.wake()
         if stuck:
@@ -898,7 +907,7 @@ class Engine:
 
     def threads(self) -> list[threading.Thread]:
         """Worker threads this engine started (for leak checks). Thread-safety: any."""
-        return self._pool.threads
+        return self._pool.threads + self._download_pool.threads
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{len(self._live)} live"
