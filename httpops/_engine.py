@@ -31,7 +31,7 @@ from ._errors import (
 )
 from ._events import Completion, Event, Progress
 from ._listeners import ListenerRegistry
-from ._operation import TERMINAL, Operation, OperationCallback, State
+from ._operation import TERMINAL, Operation, OperationCallback, State, percent
 from ._queue import EventQueue
 from ._requests_transport import RequestsTransport
 from ._response import Response
@@ -60,6 +60,13 @@ Work = Callable[[TaskContext], Outcome]
 Handler = Callable[[Any], None]
 
 _FORM = "application/x-www-form-urlencoded"
+# The global listener that wants each kind's progress.
+_PROGRESS_LISTENER = {
+    "get": "on_get_progress",
+    "post": "on_post_progress",
+    "download": "on_download_progress",
+    "image": "on_download_progress",
+}
 # Kinds of work that run on the download pool.
 _DOWNLOAD_KINDS = frozenset({"download", "image", "image-fetch"})
 _JSON = "application/json"
@@ -549,6 +556,9 @@ class Engine:
             op.move_to(State.RUNNING)
             ctx = TaskContext(op, self.events, self.clock, self.config.progress_interval, deadline)
             ctx.commit_hook = lambda: self._commit(op)
+            ctx.wants_progress = op.on_progress is not None or bool(
+                self.listeners.get(_PROGRESS_LISTENER.get(op.kind, ""))
+            )
             self._running[op.id] = ctx
         try:
             outcome = work(ctx)
@@ -565,7 +575,7 @@ class Engine:
         else:
             self.complete(
                 op, State.DONE, value=outcome.value, response=outcome.response,
-                committed=ctx.committed, **outcome.extra,
+                committed=ctx.committed, **ctx.final_figures, **outcome.extra,
             )  # fmt: skip
         finally:
             # complete() normally dropped it already: skip a second trip through the lock.
@@ -731,12 +741,7 @@ class Engine:
         op.received = event.received
         op.total = event.total
         op.speed = event.speed
-        total = event.total
-        op.progress = (
-            None
-            if total is None
-            else (100.0 if total <= 0 else min(100.0, event.received * 100.0 / total))
-        )
+        op.progress = percent(event.received, event.total)
         if op.on_progress is not None:
             self.call_user(op.on_progress, op)
         listeners = self.listeners.get(f"on_{op.kind}_progress")

@@ -68,6 +68,13 @@ TRANSITIONS: dict[State, frozenset[State]] = {
 }
 
 
+def percent(received: int, total: int | None) -> float | None:
+    """Progress 0-100 of ``received`` out of ``total`` bytes (None when unknown)."""
+    if total is None:
+        return None
+    return 100.0 if total <= 0 else min(100.0, received * 100.0 / total)
+
+
 class IllegalTransition(RuntimeError):
     """An internal state-machine violation (a bug in httpops)."""
 

@@ -23,7 +23,8 @@ import ssl
 import threading
 import urllib.request
 import warnings
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,6 +32,7 @@ import requests
 import requests.adapters
 import requests.cookies
 import requests.structures
+import urllib3.connection
 import urllib3.exceptions
 
 from ._errors import (
@@ -120,8 +122,18 @@ class RequestsTransport:
         )
         return prepared
 
-    def open(self, request: Request, on_upload: UploadProgress | None = None) -> RequestsStream:
-        """Send the request; return once headers arrived. Runs on a worker."""
+    def open(
+        self,
+        request: Request,
+        on_upload: UploadProgress | None = None,
+        canceled: Callable[[], bool] | None = None,
+    ) -> RequestsStream:
+        """Send the request; return once headers arrived. Runs on a worker.
+
+        ``canceled`` is asked again once a connection is taken from the pool,
+        so a cancel that came just before the request reached the socket
+        still breaks it (see :meth:`abort_open`).
+        """
         session = self._session()
         session.max_redirects = request.max_redirects
         if request.verify is False and not self._insecure_silenced:
@@ -130,6 +142,7 @@ class RequestsTransport:
         body: Any = request.body
         if body is not None and on_upload is not None:
             body = _ProgressBody(body, on_upload)
+        _IN_USE.begin(canceled)
         try:
             resp = session.send(
                 self._prepare(session, request, body),
@@ -149,6 +162,8 @@ class RequestsTransport:
             if leftover is not None:
                 leftover.close()
             raise translate(exc, request) from exc
+        finally:
+            _IN_USE.end()
         return RequestsStream(resp, request)
 
     def abort_open(self, thread_id: int) -> None:
@@ -186,13 +201,35 @@ class _ConnectionsInUse:
     """
 
     def __init__(self) -> None:
-        # Guards _by_thread.
+        # Guards _by_thread and _aborted, and orders abort() against connected().
         self._lock = threading.Lock()
         self._by_thread: dict[int, Any] = {}
+        # Per thread, during open(): asks whether its operation was canceled.
+        self._canceled: dict[int, Callable[[], bool]] = {}
+        # Connections aborted while still connecting: shut down once connected.
+        self._aborted: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def begin(self, canceled: Callable[[], bool] | None) -> None:
+        """The calling thread starts a request; ``canceled`` says if it is unwanted."""
+        if canceled is not None:
+            with self._lock:
+                self._canceled[threading.get_ident()] = canceled
+
+    def end(self) -> None:
+        """The calling thread's request has its response (or failed)."""
+        with self._lock:
+            self._canceled.pop(threading.get_ident(), None)
 
     def taken(self, conn: Any) -> None:
+        ident = threading.get_ident()
         with self._lock:
-            self._by_thread[threading.get_ident()] = conn
+            self._by_thread[ident] = conn
+            self._aborted.discard(conn)  # a new request on it: an old abort is moot
+            canceled = self._canceled.get(ident)
+        # Asked after registering: a cancel that comes later finds the connection
+        # in _by_thread, one that came earlier is seen here. None is lost.
+        if canceled is not None and canceled():
+            self.abort(ident)
 
     def returned(self, conn: Any) -> None:
         with self._lock:
@@ -203,16 +240,42 @@ class _ConnectionsInUse:
     def abort(self, thread_id: int) -> None:
         with self._lock:
             conn = self._by_thread.get(thread_id)
-        sock = getattr(conn, "sock", None)  # None while still connecting
-        if sock is not None:
-            sock.shutdown(socket.SHUT_RDWR)
+            if conn is None:
+                return
+            sock = conn.sock
+            if sock is None:  # still connecting: connected() finishes the job
+                self._aborted.add(conn)
+                return
+        sock.shutdown(socket.SHUT_RDWR)
+
+    def connected(self, conn: Any) -> None:
+        """Called by a connection once connected: shut it if it was aborted meanwhile."""
+        with self._lock:
+            if conn not in self._aborted:
+                return
+            self._aborted.discard(conn)
+        conn.sock.shutdown(socket.SHUT_RDWR)
 
 
 _IN_USE = _ConnectionsInUse()
 
 
+class _TrackedHTTPConnection(urllib3.connection.HTTPConnection):
+    """A connection that honours an abort that came while it was connecting."""
+
+    def connect(self) -> None:
+        super().connect()
+        _IN_USE.connected(self)
+
+
+class _TrackedHTTPSConnection(_TrackedHTTPConnection, urllib3.connection.HTTPSConnection):
+    """The HTTPS variant of :class:`_TrackedHTTPConnection`."""
+
+
 class _TrackedHTTPPool(urllib3.HTTPConnectionPool):
     """A connection pool that reports the connections it hands out to ``_IN_USE``."""
+
+    ConnectionCls = _TrackedHTTPConnection
 
     def _get_conn(self, timeout: float | None = None) -> Any:
         conn = super()._get_conn(timeout)
@@ -227,6 +290,8 @@ class _TrackedHTTPPool(urllib3.HTTPConnectionPool):
 
 class _TrackedHTTPSPool(_TrackedHTTPPool, urllib3.HTTPSConnectionPool):
     """The HTTPS variant of :class:`_TrackedHTTPPool`."""
+
+    ConnectionCls = _TrackedHTTPSConnection
 
 
 _TRACKED_POOLS = {"http": _TrackedHTTPPool, "https": _TrackedHTTPSPool}

@@ -192,11 +192,14 @@ def open_stream(
     on_upload = ctx.upload_progress if request.body else None
     # getattr: a transport written before abort_open existed still works, uninterruptibly.
     abort_open = getattr(transport, "abort_open", None)
+    extra: dict[str, Any] = {}
     if abort_open is not None:
         ctx.abort_open = functools.partial(abort_open, threading.get_ident())
+        # Such a transport also re-checks once it holds a connection (no lost wake-up).
+        extra["canceled"] = lambda: ctx.op.cancel_requested
     try:
-        ctx.check()  # again, now that a cancel can reach the request: no lost wake-up
-        stream = transport.open(capped(request, ctx), on_upload)
+        ctx.check()  # again, now that a cancel can reach the request
+        stream = transport.open(capped(request, ctx), on_upload, **extra)
     except OperationError:
         raise_if_stopped(ctx)
         raise

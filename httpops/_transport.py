@@ -87,6 +87,10 @@ class Transport(Protocol):
     def open(self, request: Request, on_upload: UploadProgress | None = None) -> Stream:
         """Send ``request`` and return once the response headers arrived.
 
+        A transport that can break a request from another thread also has
+        ``abort_open(thread_id)``, and its ``open`` takes a keyword
+        ``canceled: Callable[[], bool]`` to ask once it holds a connection.
+
         Raises:
             OperationError: A transport failure, translated (never a
                 library-specific exception).

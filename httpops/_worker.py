@@ -13,10 +13,11 @@ import queue
 import sys
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from ._errors import Canceled, DeadlineExceeded
 from ._events import Progress
-from ._operation import Operation
+from ._operation import Operation, percent
 from ._queue import EventQueue
 from ._transport import Stream
 
@@ -148,6 +149,10 @@ class TaskContext:
         self._speed = 0.0
         # The response being read, so cancel/close can break a blocked read.
         self.active_stream: Stream | None = None
+        # Set by the engine: whether anyone listens to progress. If not, the
+        # final figures ride on the completion instead of an event of their own.
+        self.wants_progress = True
+        self.final_figures: dict[str, Any] = {}
         # Set by the engine: claims the operation for this task (see commit()).
         self.commit_hook: Callable[[], bool] = lambda: False
         self.committed = False
@@ -210,6 +215,15 @@ class TaskContext:
             self._last_sample_time = now
             self._last_sample_bytes = received
         self._last_report = now
+        if final and not self.wants_progress:
+            # One event fewer per request: the completion sets these on the op.
+            self.final_figures = {
+                "received": received,
+                "total": total,
+                "speed": self._speed,
+                "progress": percent(received, total),
+            }
+            return
         self._events.put(Progress(self.op, received, total, self._speed, direction))
 
     def upload_progress(self, sent: int, total: int) -> None:

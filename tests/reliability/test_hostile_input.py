@@ -66,7 +66,12 @@ class _CannedStream:
 class PrepareOnly(RequestsTransport):
     """Prepares every request with requests' own code, then answers it without sending."""
 
-    def open(self, request: Request, on_upload: UploadProgress | None = None) -> _CannedStream:
+    def open(
+        self,
+        request: Request,
+        on_upload: UploadProgress | None = None,
+        canceled: Callable[[], bool] | None = None,
+    ) -> _CannedStream:
         self._prepare(self._session(), request, request.body)  # raises what send() would
         return _CannedStream()
 

@@ -17,9 +17,9 @@ def record_threads(engine: httpops.Engine) -> dict[str, str]:
     seen: dict[str, str] = {}
     original = engine.transport.open
 
-    def open_(request: Any, on_upload: Any = None) -> Any:
+    def open_(request: Any, on_upload: Any = None, **kwargs: Any) -> Any:
         seen[request.url] = threading.current_thread().name
-        return original(request, on_upload)
+        return original(request, on_upload, **kwargs)
 
     engine.transport.open = open_  # type: ignore[method-assign]
     return seen

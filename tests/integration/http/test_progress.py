@@ -91,11 +91,22 @@ def test_progress_is_rate_limited_at_the_source(
 ) -> None:
     engine = make_engine(httpops.Config(progress_interval=10.0, chunk_size=1024))
     puts = record_puts(engine)
-    op = engine.get(server.url("/bytes/500000"))
+    op = engine.get(server.url("/bytes/500000"), on_progress=lambda op: None)
     assert engine.wait(op, timeout=10)
     # One (the first chunk) plus the final figure: the interval holds back the rest.
     assert len(puts) == 2
     assert puts[-1] == ("down", 500000, 500000)
+
+
+def test_with_nobody_listening_the_final_figures_ride_on_the_completion(
+    make_engine: EngineFactory, server: HTTPTestServer
+) -> None:
+    engine = make_engine(httpops.Config(progress_interval=10.0, chunk_size=1024))
+    puts = record_puts(engine)
+    op = engine.get(server.url("/bytes/500000"))
+    assert engine.wait(op, timeout=10)
+    assert len(puts) == 1  # the first chunk only: no event just for the final figure
+    assert (op.received, op.total, op.progress) == (500000, 500000, 100.0)
 
 
 def test_upload_progress_of_a_large_post(
