@@ -63,7 +63,7 @@ class _HeldTransport:
     def __init__(self) -> None:
         self.release = threading.Event()
 
-    def open(self, request: Any, on_upload: Any = None) -> _HeldStream:
+    def open(self, request: Any, on_upload: Any = None, **kwargs: Any) -> _HeldStream:
         self.release.wait(60)
         return _HeldStream()
 
