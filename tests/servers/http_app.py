@@ -476,6 +476,13 @@ class AppHandler(http.server.BaseHTTPRequestHandler):
             self._send(404, b"not found")
             return
         content_type, data = _IMAGES[kind]
+        if "lastmod" in self.query:  # ?lastmod=1: a Last-Modified validator only, no ETag
+            headers = [("Last-Modified", LAST_MODIFIED)]
+            if self.headers.get("If-Modified-Since") == LAST_MODIFIED:
+                self._send(304, b"", headers=headers)
+            else:
+                self._send(200, data, content_type, headers)
+            return
         etag = f'"img-{kind}-{zlib.crc32(data):08x}"'
         headers = [("ETag", etag)]
         if "max_age" in self.query:

@@ -114,6 +114,25 @@ def test_cache_persists_across_engines_and_revalidates_with_304(
     assert server.hits("/image/png") == 2
 
 
+def test_cache_revalidates_with_if_modified_since_when_there_is_no_etag(
+    make_engine: Callable[..., httpops.Engine],
+    dl_config: Callable[..., httpops.Config],
+    server: HTTPTestServer,
+) -> None:
+    url = server.url("/image/gif?lastmod=1")
+    engine1 = make_engine(dl_config())
+    path = engine1.download_image(url).result(timeout=10)
+    inode = Path(path).stat().st_ino
+    engine1.close()
+
+    engine2 = make_engine(dl_config())
+    assert engine2.download_image(url).result(timeout=10) == path
+    revalidation = server.requests[-1]
+    assert revalidation.header("If-None-Match") is None
+    assert revalidation.header("If-Modified-Since") == "Wed, 21 Oct 2015 07:28:00 GMT"
+    assert Path(path).stat().st_ino == inode  # the 304 reused the file
+
+
 def test_a_damaged_cache_file_is_fetched_again(
     make_engine: Callable[..., httpops.Engine],
     dl_config: Callable[..., httpops.Config],
