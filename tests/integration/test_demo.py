@@ -133,7 +133,9 @@ def test_ctrl_c_ends_the_run_with_a_summary_and_exit_0() -> None:
         game = DemoGame(httpops.HTTPFacade(engine), server.base_url, ws_url=server.ws_url,
                         seconds=5, view=PlainView(out), sleep=sleep)  # fmt: skip
         report = game.run()
-    assert report.interrupted and report.frames == 20
+    # A frame that overran its slot skips its sleep, so on a loaded machine the
+    # 20th sleep can come a frame or two later.
+    assert report.interrupted and 20 <= report.frames <= 25
     assert report.abandoned and report.exit_code == 0
     text = "\n".join(summary_lines(report))
     assert "stopped      by Ctrl-C" in text and "result       OK (exit 0)" in text
