@@ -497,7 +497,14 @@ class Engine:
             # Under the lock, so close() either sees this operation or start()
             # sees the engine closed; the pool never takes the engine lock.
             pool = self._download_pool if kind in _DOWNLOAD_KINDS else self._pool
-            pool.submit(lambda: self._execute(op, work, seconds))
+            try:
+                pool.submit(lambda: self._execute(op, work, seconds))
+            except RuntimeError:
+                # No worker could be started: the job stays queued but is
+                # claimed, so it never runs, and the caller gets the error.
+                op.claim()
+                del self._live[op.id]
+                raise
         return op
 
     def register(
@@ -559,18 +566,22 @@ class Engine:
             op.move_to(State.RUNNING)
             ctx = TaskContext(op, self.events, self.clock, self.config.progress_interval, deadline)
             ctx.commit_hook = lambda: self._commit(op)
-            ctx.wants_progress = op.on_progress is not None or bool(
-                self.listeners.get(_PROGRESS_LISTENER.get(op.kind, ""))
+            listener = _PROGRESS_LISTENER.get(op.kind, "")
+            ctx.wants_progress = lambda: (
+                op.on_progress is not None or bool(self.listeners.get(listener))
             )
             self._running[op.id] = ctx
         try:
             outcome = work(ctx)
         except Canceled as err:
-            self.complete(op, State.CANCELED, error=err, committed=ctx.committed)
+            self.complete(
+                op, State.CANCELED, error=err, committed=ctx.committed, **ctx.final_figures
+            )
         except OperationError as err:
             self.complete(
-                op, State.FAILED, error=err, response=err.response, committed=ctx.committed
-            )
+                op, State.FAILED, error=err, response=err.response, committed=ctx.committed,
+                **ctx.final_figures,
+            )  # fmt: skip
         except Exception as exc:  # a bug: report it with the operation, never lose it
             log.exception("internal error in %s %s", op.method, op.url)
             bug = OperationError(op.method, op.url, f"internal error: {exc!r}")
@@ -591,7 +602,7 @@ class Engine:
         with self._lock:
             if not op.claim():
                 return False
-            self._live.pop(op.id, None)
+            # Still live (run_until_idle waits for it) until complete() queues it.
             self._cancel_hooks.pop(op.id, None)
             return True
 
@@ -620,11 +631,20 @@ class Engine:
         with self._lock:
             if not committed and not op.claim():
                 return False
-            self._live.pop(op.id, None)
             self._running.pop(op.id, None)
             self._cancel_hooks.pop(op.id, None)
-        self.events.put(Completion(op, state, error, response, value, extra))
+        self._queue_completion(Completion(op, state, error, response, value, extra))
         return True
+
+    def _queue_completion(self, event: Completion) -> None:
+        """Queue a claimed operation's completion, then stop counting it as live.
+
+        In this order, ``run_until_idle()`` never sees "nothing live, nothing
+        queued" while a completion is on its way.
+        """
+        self.events.put(event)
+        with self._lock:
+            self._live.pop(event.op.id, None)
 
     # -- cancel ------------------------------------------------------------------------
 
@@ -648,7 +668,6 @@ class Engine:
             op = self._live.get(op_id)
             if op is None or not op.claim():
                 return False
-            self._live.pop(op_id, None)
             ctx = self._running.get(op_id)
             hook = self._cancel_hooks.pop(op_id, None)
         op.request_cancel()
@@ -656,7 +675,7 @@ class Engine:
             ctx.abort()
         if hook is not None:
             hook()
-        self.events.put(
+        self._queue_completion(
             Completion(op, State.CANCELED, Canceled(op.method, op.url, "canceled by the caller"))
         )
         return True
@@ -790,7 +809,11 @@ class Engine:
         Thread-safety: any thread that is not inside a callback.
         """
         check_timeout("timeout", timeout)
-        return self._pump_until(lambda: all(op.done for op in ops), timeout)
+        return self._pump_until(
+            lambda: all(op.done for op in ops),
+            timeout,
+            gather=lambda: sum(not op.done for op in ops) >= 2,
+        )
 
     def run_until_idle(self, timeout: float | None = None) -> bool:
         """Pump the queue until no operation is live and no event is waiting.
@@ -806,9 +829,11 @@ class Engine:
             with self._lock:
                 return not self._live and not self.events.items
 
-        return self._pump_until(idle, timeout)
+        return self._pump_until(idle, timeout, gather=lambda: len(self._live) >= 2)
 
-    def _pump_until(self, finished: Callable[[], bool], timeout: float | None) -> bool:
+    def _pump_until(
+        self, finished: Callable[[], bool], timeout: float | None, gather: Callable[[], bool]
+    ) -> bool:
         stop_at = None if timeout is None else self.clock() + timeout
         while True:
             self.poll()
@@ -819,9 +844,11 @@ class Engine:
                 return False
             # Short slices: another thread may dispatch what we wait for.
             woke = self.events.wait_nonempty(0.05 if remaining is None else min(remaining, 0.05))
-            if woke and len(self._live) >= 2:
-                # More is in flight: let completions gather for a moment, so one
-                # wake-up dispatches a batch instead of one GIL hand-off per event.
+            if woke and gather():
+                # Several of the awaited operations are still out: let their
+                # completions gather for a moment, so one wake-up dispatches a
+                # batch instead of one GIL hand-off per event. One awaited
+                # operation is never delayed.
                 time.sleep(_GATHER_SECONDS)
 
     # -- listeners and shutdown --------------------------------------------------------

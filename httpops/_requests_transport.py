@@ -238,34 +238,56 @@ class _ConnectionsInUse:
                 del self._by_thread[ident]
 
     def abort(self, thread_id: int) -> None:
+        """Break the request ``thread_id`` is making, if its operation was canceled.
+
+        Asking the thread's ``canceled`` again makes a late call harmless: if
+        the thread has moved on to another request, that one is not canceled.
+        """
         with self._lock:
+            canceled = self._canceled.get(thread_id)
+            if canceled is None or not canceled():
+                return
             conn = self._by_thread.get(thread_id)
             if conn is None:
+                return  # not connected to anything yet: taken() will ask canceled()
+            # conn.sock is set only after the TLS handshake; the raw socket earlier.
+            sock = conn.sock or getattr(conn, "_httpops_raw", None)
+            if sock is None or sock.fileno() < 0:
+                self._aborted.add(conn)  # still connecting: connected() finishes the job
                 return
-            sock = conn.sock
-            if sock is None:  # still connecting: connected() finishes the job
-                self._aborted.add(conn)
-                return
-        sock.shutdown(socket.SHUT_RDWR)
+        _shutdown(sock)
 
-    def connected(self, conn: Any) -> None:
-        """Called by a connection once connected: shut it if it was aborted meanwhile."""
+    def connected(self, conn: Any, sock: socket.socket) -> None:
+        """A connection has its TCP socket: shut it if it was aborted meanwhile."""
         with self._lock:
+            conn._httpops_raw = sock
             if conn not in self._aborted:
                 return
             self._aborted.discard(conn)
-        conn.sock.shutdown(socket.SHUT_RDWR)
+        _shutdown(sock)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:  # already closed by its owner: nothing left to break
+        pass
 
 
 _IN_USE = _ConnectionsInUse()
 
 
 class _TrackedHTTPConnection(urllib3.connection.HTTPConnection):
-    """A connection that honours an abort that came while it was connecting."""
+    """A connection that honours an abort that came while it was connecting.
 
-    def connect(self) -> None:
-        super().connect()
-        _IN_USE.connected(self)
+    The hook is on the TCP socket, before any TLS handshake, so an abort
+    also breaks a handshake that stalls.
+    """
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _IN_USE.connected(self, sock)
+        return sock
 
 
 class _TrackedHTTPSConnection(_TrackedHTTPConnection, urllib3.connection.HTTPSConnection):

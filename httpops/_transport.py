@@ -84,12 +84,18 @@ class Stream(Protocol):
 class Transport(Protocol):
     """Sends requests. One instance per engine; may keep per-thread state."""
 
-    def open(self, request: Request, on_upload: UploadProgress | None = None) -> Stream:
+    def open(
+        self,
+        request: Request,
+        on_upload: UploadProgress | None = None,
+        canceled: Callable[[], bool] | None = None,
+    ) -> Stream:
         """Send ``request`` and return once the response headers arrived.
 
-        A transport that can break a request from another thread also has
-        ``abort_open(thread_id)``, and its ``open`` takes a keyword
-        ``canceled: Callable[[], bool]`` to ask once it holds a connection.
+        ``canceled`` is passed only to a transport that also has
+        ``abort_open(thread_id)`` (breaking a request from another thread);
+        it asks whether the operation was canceled, so a cancel that came
+        before the request reached a connection is not lost.
 
         Raises:
             OperationError: A transport failure, translated (never a

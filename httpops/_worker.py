@@ -87,7 +87,15 @@ class WorkerPool:
                 daemon=True,  # a stuck connect() must not keep the interpreter alive
             )
             self._threads.append(thread)
-        thread.start()
+        try:
+            thread.start()
+        except RuntimeError:  # e.g. the process may not start more threads
+            with self._lock:
+                self._threads.remove(thread)
+                others = len(self._threads)
+            if not others:
+                raise  # nobody would ever run the job; the caller undoes it
+            log.warning("could not start another worker; %d will do the work", others)
 
     def _work(self) -> None:
         lower_thread_priority(self._niceness)
@@ -151,7 +159,7 @@ class TaskContext:
         self.active_stream: Stream | None = None
         # Set by the engine: whether anyone listens to progress. If not, the
         # final figures ride on the completion instead of an event of their own.
-        self.wants_progress = True
+        self.wants_progress: Callable[[], bool] = lambda: True
         self.final_figures: dict[str, Any] = {}
         # Set by the engine: claims the operation for this task (see commit()).
         self.commit_hook: Callable[[], bool] = lambda: False
@@ -215,7 +223,7 @@ class TaskContext:
             self._last_sample_time = now
             self._last_sample_bytes = received
         self._last_report = now
-        if final and not self.wants_progress:
+        if final and not self.wants_progress():
             # One event fewer per request: the completion sets these on the op.
             self.final_figures = {
                 "received": received,
