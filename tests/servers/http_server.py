@@ -8,15 +8,15 @@ import socketserver
 import ssl
 import sys
 import threading
-from types import TracebackType
 from typing import Any
 
 from tests.servers.content import content_for
 from tests.servers.http_app import AppHandler, AppState, RecordedRequest
 
+from ._base import JOIN_TIMEOUT, LocalServer, join_all
+
 __all__ = ["HTTPTestServer", "RecordedRequest", "content_for"]
 
-_JOIN_TIMEOUT = 10.0
 _TLS_HANDSHAKE_TIMEOUT = 10.0
 
 
@@ -105,7 +105,7 @@ class _Server(http.server.ThreadingHTTPServer):
             return list(self._conn_threads)
 
 
-class HTTPTestServer:
+class HTTPTestServer(LocalServer):
     """The HTTP test app served on an ephemeral 127.0.0.1 port, plain or TLS."""
 
     def __init__(self, tls_context: ssl.SSLContext | None = None) -> None:
@@ -138,33 +138,14 @@ class HTTPTestServer:
             return
         self._state.stopping.set()  # interrupts /slow and /drip waits
         server.shutdown()
-        thread.join(_JOIN_TIMEOUT)
-        leftovers = []
-        for conn_thread in server.end_connections():
-            conn_thread.join(_JOIN_TIMEOUT)
-            if conn_thread.is_alive():
-                leftovers.append(conn_thread.name)
+        thread.join(JOIN_TIMEOUT)
+        leftovers = join_all(server.end_connections())
         server.server_close()
         self._server = self._thread = None
         if thread.is_alive() or leftovers:
             raise RuntimeError(f"HTTPTestServer threads did not stop: {leftovers}")
 
-    def __enter__(self) -> HTTPTestServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     # -- addresses --------------------------------------------------------------------------
-
-    @property
-    def host(self) -> str:
-        return "127.0.0.1"
 
     @property
     def port(self) -> int:
@@ -173,13 +154,8 @@ class HTTPTestServer:
         return int(self._server.server_address[1])
 
     @property
-    def base_url(self) -> str:
-        scheme = "https" if self.tls_context is not None else "http"
-        return f"{scheme}://{self.host}:{self.port}"
-
-    def url(self, path: str) -> str:
-        """Absolute URL for ``path`` (which starts with "/")."""
-        return self.base_url + path
+    def scheme(self) -> str:
+        return "https" if self.tls_context is not None else "http"
 
     # -- what the server saw ----------------------------------------------------------------
 

@@ -6,7 +6,8 @@ import selectors
 import socket
 import threading
 from collections.abc import Callable
-from types import TracebackType
+
+from ._base import JOIN_TIMEOUT, LocalServer, join_all
 
 __all__ = [
     "Handler",
@@ -18,7 +19,6 @@ __all__ = [
 ]
 
 Handler = Callable[[socket.socket, threading.Event], None]
-_JOIN_TIMEOUT = 10.0
 
 
 def read_request_head(conn: socket.socket, limit: int = 65536) -> bytes:
@@ -51,7 +51,7 @@ def close_immediately(conn: socket.socket, stop: threading.Event) -> None:
     conn.close()
 
 
-class RawTCPServer:
+class RawTCPServer(LocalServer):
     """Listens on an ephemeral 127.0.0.1 port and runs ``handler(conn, stop)`` per connection."""
 
     def __init__(self, handler: Handler) -> None:
@@ -90,7 +90,7 @@ class RawTCPServer:
         self.stop_event.set()
         assert self._wake_w is not None and self._wake_r is not None
         self._wake_w.send(b"x")
-        self._thread.join(_JOIN_TIMEOUT)
+        self._thread.join(JOIN_TIMEOUT)
         leftovers = [self._thread.name] if self._thread.is_alive() else []
         with self._lock:
             for conn in self._connections:
@@ -99,27 +99,13 @@ class RawTCPServer:
                 except OSError:
                     pass
             threads = list(self._threads)
-        for thread in threads:
-            thread.join(_JOIN_TIMEOUT)
-            if thread.is_alive():
-                leftovers.append(thread.name)
+        leftovers += join_all(threads)
         self._listener.close()
         self._wake_r.close()
         self._wake_w.close()
         self._listener = self._wake_r = self._wake_w = self._thread = None
         if leftovers:
             raise RuntimeError(f"RawTCPServer threads did not stop: {leftovers}")
-
-    def __enter__(self) -> RawTCPServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- addresses --------------------------------------------------------------------------
 
@@ -134,8 +120,8 @@ class RawTCPServer:
         return ("127.0.0.1", self.port)
 
     @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def scheme(self) -> str:
+        return "http"
 
     @property
     def accepted(self) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -14,10 +13,11 @@ from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
+from ._base import JOIN_TIMEOUT, LocalServer, join_all
+
 __all__ = ["WSTestServer"]
 
 ROUTES = ("/echo", "/json", "/close", "/crash", "/burst", "/noping", "/echo-crash")
-_JOIN_TIMEOUT = 10.0
 
 
 def _query(connection: ServerConnection) -> dict[str, str]:
@@ -81,7 +81,7 @@ _HANDLERS = {
 }
 
 
-class WSTestServer:
+class WSTestServer(LocalServer):
     """WebSocket server on an ephemeral 127.0.0.1 port; see ROUTES for the paths."""
 
     def __init__(self, tls_context: ssl.SSLContext | None = None) -> None:
@@ -144,33 +144,19 @@ class WSTestServer:
         if server is None or thread is None:
             return
         server.shutdown()  # closes the listener, sends 1001 to open connections, waits a bit
-        thread.join(_JOIN_TIMEOUT)
+        thread.join(JOIN_TIMEOUT)
         with self._lock:
             connections, self._connections = self._connections, []
             handler_threads, self._handler_threads = self._handler_threads, []
         leftovers = [thread.name] if thread.is_alive() else []
-        for handler_thread in handler_threads:
-            handler_thread.join(_JOIN_TIMEOUT)
-            if handler_thread.is_alive():
-                leftovers.append(handler_thread.name)
+        leftovers += join_all(handler_threads)
         # Each connection also has a reader thread that shutdown() does not wait for.
         for connection in connections:
-            if not connection.wait_closed(_JOIN_TIMEOUT):
+            if not connection.wait_closed(JOIN_TIMEOUT):
                 leftovers.append(f"reader of {connection.id}")
         self._server = self._thread = None
         if leftovers:
             raise RuntimeError(f"WSTestServer threads did not stop: {leftovers}")
-
-    def __enter__(self) -> WSTestServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- addresses --------------------------------------------------------------------------
 
@@ -181,12 +167,8 @@ class WSTestServer:
         return int(self._server.socket.getsockname()[1])
 
     @property
-    def base_url(self) -> str:
-        scheme = "wss" if self.tls_context is not None else "ws"
-        return f"{scheme}://127.0.0.1:{self.port}"
-
-    def url(self, path: str) -> str:
-        return self.base_url + path
+    def scheme(self) -> str:
+        return "wss" if self.tls_context is not None else "ws"
 
     # -- what the server saw ----------------------------------------------------------------
 
