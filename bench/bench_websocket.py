@@ -130,45 +130,39 @@ def _httpops(url: str, rounds: int, burst: int) -> tuple[float, float]:
     return round_trips, rate
 
 
+def _blocking_rates(
+    send: Callable[[str], Any], recv: Callable[[], Any], rounds: int, burst: int
+) -> tuple[float, float]:
+    """(round trips/s, burst msgs/s) of a blocking client, after one warm-up echo."""
+    send(MESSAGE)
+    recv()
+    started = time.perf_counter()
+    for _ in range(rounds):
+        send(MESSAGE)
+        recv()
+    round_trips = rounds / (time.perf_counter() - started)
+    started = time.perf_counter()
+    send(f"burst {burst}")
+    for _ in range(burst):
+        recv()
+    return round_trips, burst / (time.perf_counter() - started)
+
+
 def _websocket_client(url: str, rounds: int, burst: int) -> tuple[float, float]:
     import websocket
 
     ws = websocket.create_connection(url)  # default settings: UTF-8 validation on
     try:
-        ws.send(MESSAGE)
-        ws.recv()
-        started = time.perf_counter()
-        for _ in range(rounds):
-            ws.send(MESSAGE)
-            ws.recv()
-        round_trips = rounds / (time.perf_counter() - started)
-        started = time.perf_counter()
-        ws.send(f"burst {burst}")
-        for _ in range(burst):
-            ws.recv()
-        rate = burst / (time.perf_counter() - started)
+        return _blocking_rates(ws.send, ws.recv, rounds, burst)
     finally:
         ws.close()
-    return round_trips, rate
 
 
 def _websockets_sync(url: str, rounds: int, burst: int) -> tuple[float, float]:
     from websockets.sync.client import connect
 
     with connect(url, compression=None) as ws:
-        ws.send(MESSAGE)
-        ws.recv()
-        started = time.perf_counter()
-        for _ in range(rounds):
-            ws.send(MESSAGE)
-            ws.recv()
-        round_trips = rounds / (time.perf_counter() - started)
-        started = time.perf_counter()
-        ws.send(f"burst {burst}")
-        for _ in range(burst):
-            ws.recv()
-        rate = burst / (time.perf_counter() - started)
-    return round_trips, rate
+        return _blocking_rates(ws.send, ws.recv, rounds, burst)
 
 
 CLIENTS: dict[str, Callable[[str, int, int], tuple[float, float]]] = {
