@@ -63,13 +63,16 @@ _FORM = "application/x-www-form-urlencoded"
 # wait()/run_until_idle(): how long to let completions gather while several
 # operations are in flight (measured: about 10% more small GETs per second).
 _GATHER_SECONDS = 0.001
-# The global listener that wants each kind's progress.
-_PROGRESS_LISTENER = {
-    "get": "on_get_progress",
-    "post": "on_post_progress",
-    "download": "on_download_progress",
-    "image": "on_download_progress",
+# The global listeners of each kind of operation: (completion, progress).
+_LISTENERS = {
+    "get": ("on_get", "on_get_progress"),
+    "post": ("on_post", "on_post_progress"),
+    "download": ("on_download", "on_download_progress"),
+    "image": ("on_download", "on_download_progress"),
 }
+_NO_LISTENERS = ("", "")
+# Kinds whose listeners get file arguments (path, checksum; speed with progress).
+_FILE_KINDS = frozenset({"download", "image"})
 # Kinds of work that run on the download pool.
 _DOWNLOAD_KINDS = frozenset({"download", "image", "image-fetch"})
 _JSON = "application/json"
@@ -566,7 +569,7 @@ class Engine:
             op.move_to(State.RUNNING)
             ctx = TaskContext(op, self.events, self.clock, self.config.progress_interval, deadline)
             ctx.commit_hook = lambda: self._commit(op)
-            listener = _PROGRESS_LISTENER.get(op.kind, "")
+            listener = _LISTENERS.get(op.kind, _NO_LISTENERS)[1]
             ctx.wants_progress = lambda: (
                 op.on_progress is not None or bool(self.listeners.get(listener))
             )
@@ -766,10 +769,10 @@ class Engine:
         op.progress = percent(event.received, event.total)
         if op.on_progress is not None:
             self.call_user(op.on_progress, op)
-        listeners = self.listeners.get(f"on_{op.kind}_progress")
+        listeners = self.listeners.get(_LISTENERS.get(op.kind, _NO_LISTENERS)[1])
         if listeners:
             args: tuple[Any, ...] = (op.id, op.url, op.progress)
-            if op.kind in ("download", "image"):
+            if op.kind in _FILE_KINDS:
                 args = (*args, op.speed)
             for fn in listeners:
                 self.call_user(fn, *args)
@@ -784,10 +787,9 @@ class Engine:
             setattr(op, name, value)
         if op.silenced:
             return
-        listener_name = "on_download" if op.kind == "image" else f"on_{op.kind}"
-        listeners = self.listeners.get(listener_name)
+        listeners = self.listeners.get(_LISTENERS.get(op.kind, _NO_LISTENERS)[0])
         if listeners:
-            if op.kind in ("download", "image"):
+            if op.kind in _FILE_KINDS:
                 args: tuple[Any, ...] = (op.id, op.url, op.error, op.path, op.checksum)
             else:
                 args = (op.id, op.url, op.error, op.value)
