@@ -51,6 +51,7 @@ from ._errors import (
     InvalidArgument,
     OperationError,
     TransportError,
+    VerificationError,
 )
 from ._operation import Operation, OperationCallback
 from ._resume import (
@@ -362,6 +363,22 @@ class DownloadJob:
         if stream.status >= 400:
             raise status_error(self.request, stream)
 
+    def _body_end(self, stream: Stream, offset: int) -> int | None:
+        """Where the body must stop: the last byte of the 206 range plus one, else the total."""
+        if stream.status == 206:
+            parsed = parse_content_range(stream.headers.get("Content-Range"))
+            if parsed is not None:
+                return parsed[1] + 1
+        return self._total
+
+    def _overrun(self, end: int, position: int) -> VerificationError:
+        """The error for a body that runs past the end its headers declared."""
+        return VerificationError(
+            "GET", self.request.url,
+            f"body ran past its declared end: {position} bytes received where the "
+            f"response declared {end} (Content-Range/Content-Length); nothing was kept",
+        )  # fmt: skip
+
     def _body_total(self, stream: Stream, offset: int) -> int | None:
         if stream.status == 206:
             parsed = parse_content_range(stream.headers.get("Content-Range"))
@@ -394,12 +411,17 @@ class DownloadJob:
         """Write the body into ``part`` from ``offset``; returns the final size."""
         hashes = self._start_body(stream, part, meta, offset)
         self._hashes = hashes
+        end = self._body_end(stream, offset)
         with open(part, "r+b" if offset else "wb") as f:
             if offset:
                 f.seek(offset)
                 f.truncate()
 
             def keep(data: bytes) -> None:
+                # A close-delimited 206 has no Content-Length to stop the read at: a
+                # server sending more than it declared is refused before the write.
+                if end is not None and hashes.length + len(data) > end:
+                    raise self._overrun(end, hashes.length + len(data))
                 f.write(data)
                 hashes.update(data)
 
