@@ -11,15 +11,23 @@ caller's thread except the path checks.
 
 :meth:`DownloadJob.run` runs on a worker (``httpops-worker-N``):
 
-1. Create the target's directory; re-check the path confinement (a symlink
-   may have been planted since the call).
+1. Open the target's directory once, creating it, by walking down from the
+   downloads directory without following links
+   (:class:`~httpops._safe_files.SafeDir`); every later file operation is
+   relative to that open directory. Re-check the path confinement (a
+   symlink may have been planted since the call).
 2. Stream the body in chunks into a temporary file beside the target
-   (``.<name>.httpops-part``), updating CRC32 (and SHA-256 when asked) per
-   chunk, reporting progress through the task context.
+   (``.<name>.httpops-part``), opened ``O_NOFOLLOW`` (a fresh one ``O_CREAT
+   | O_EXCL`` after unlinking whatever had the name) and checked with
+   ``fstat`` to be a regular file with one link, updating CRC32 (and
+   SHA-256 when asked) per chunk, reporting progress through the task
+   context. A ``206`` that sends more than its ``Content-Range`` declares
+   fails before the extra bytes are written.
 3. When the body is complete (as long as Content-Length or Content-Range
    promised) and the SHA-256 matches, rename the temporary file over the
-   target with ``os.replace`` -- atomic, so the target is either the old
-   file or the complete new one, never a mix.
+   target -- atomic, so the target is either the old file or the complete
+   new one, never a mix -- but only if the temporary name still is the file
+   written: a link swapped in meanwhile fails the download, never installed.
 
 A failure, a cancel or a deadline never touches the target: right before
 the rename the worker checks them and then *commits* the operation
@@ -38,9 +46,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import tempfile
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from ._config import DEFAULT, Config, Default
 from ._download_paths import Target, claim_part, release_part, resolve_target, verify_confined
@@ -60,10 +67,10 @@ from ._resume import (
     discard,
     load_resume,
     parse_content_range,
-    remove_quietly,
     save_resume,
     validator_of,
 )
+from ._safe_files import SafeDir
 from ._transfer import (
     Outcome,
     check_complete,
@@ -188,6 +195,7 @@ class DownloadJob:
         self._info: ResumeInfo | None = None  # the validator of the body being received
         self._hashes: Hashes | None = None  # hashes of the temporary file's bytes so far
         self._total: int | None = None
+        self._written: tuple[int, int] | None = None  # (device, inode) of the file written
 
     # -- the whole job -------------------------------------------------------------------
 
@@ -206,51 +214,58 @@ class DownloadJob:
         """
         target = self.target
         try:
-            os.makedirs(target.directory, exist_ok=True)
+            folder = SafeDir.open(target.directory, target.root)
+        except OSError as exc:
+            raise self._file_error(exc, target.directory) from exc
+        try:
+            return self._run_in(ctx, folder)
+        finally:
+            folder.close()
+
+    def _run_in(self, ctx: TaskContext, folder: SafeDir) -> Outcome:
+        """:meth:`run` in the pinned directory of the target; files are handled by name."""
+        target = self.target
+        part = os.path.basename(target.part_path())
+        try:
             self._check_confined()
-            part = target.part_path()
             # A canceled download of this target may still be cleaning up: give it
             # a moment, so its kept bytes can be resumed.
-            stable = claim_part(part, _CLAIM_WAIT, ctx.check)
+            stable = claim_part(folder.shown(part), _CLAIM_WAIT, ctx.check)
             if not stable:  # another download writes this target now: no resume for us
-                part = self._unique_part()
+                part = folder.unique_name(
+                    f".{os.path.basename(target.path)[:100]}.", ".httpops-tmp"
+                )
         except OSError as exc:
             raise self._file_error(exc, target.directory) from exc
         meta = target.meta_path(part) if stable and self.resume else ""
         try:
             if stable and not self.resume:
-                remove_quietly(target.meta_path(part))
+                discard(folder, target.meta_path(part))
             received = with_retries(
                 ctx,
                 self.config.retry,
                 "GET",
-                lambda attempt: self._attempt(ctx, part, meta, attempt),
+                lambda attempt: self._attempt(ctx, folder, part, meta, attempt),
             )
             hashes = self._verified(received)
             self._check_confined()
             self._check_still_wanted(ctx)
-            os.replace(part, target.path)
-            remove_quietly(meta)
+            assert self._written is not None  # set by the attempt that received the body
+            folder.install(part, os.path.basename(target.path), self._written)
+            discard(folder, meta)
         except BaseException as exc:
-            self._clean_up(exc, part, meta)
+            self._clean_up(exc, folder, part, meta)
             # TimeoutError_ is also an OSError (builtins.TimeoutError): not a file error.
             if isinstance(exc, OSError) and not isinstance(exc, OperationError):
-                raise self._file_error(exc, part) from exc
+                raise self._file_error(exc, folder.shown(part)) from exc
             raise
         finally:
             if stable:
-                release_part(part)
+                release_part(folder.shown(part))
         total = self._total if self._total is not None else received
         ctx.progress(received, total, final=True)
         path = target.path
         return Outcome(value=path, extra={"path": path, "checksum": hashes.crc_hex})
-
-    def _unique_part(self) -> str:
-        name = os.path.basename(self.target.path)[:100]
-        fd, path = tempfile.mkstemp(prefix=f".{name}.", suffix=".httpops-tmp",
-                                    dir=self.target.directory)  # fmt: skip
-        os.close(fd)
-        return path
 
     def _check_confined(self) -> None:
         try:
@@ -285,18 +300,19 @@ class DownloadJob:
             )  # fmt: skip
         return hashes
 
-    def _clean_up(self, exc: BaseException, part: str, meta: str) -> None:
+    def _clean_up(self, exc: BaseException, folder: SafeDir, part: str, meta: str) -> None:
         """Keep the temporary file only when a later download can resume it."""
         resumable = isinstance(exc, (TransportError, Canceled)) or (
             isinstance(exc, HTTPStatusError) and exc.status >= 500
         )
-        if meta and resumable and self._info is not None and os.path.exists(meta):
+        if meta and resumable and self._info is not None and folder.regular_size(meta):
             return
-        discard(part, meta or self.target.meta_path(part))
+        meta = meta or self.target.meta_path(part)
+        discard(folder, part, meta)
 
     # -- one attempt: open (resuming if possible), then receive --------------------------
 
-    def _resume_point(self, part: str, meta: str) -> tuple[ResumeInfo, int] | None:
+    def _resume_point(self, folder: SafeDir, part: str, meta: str) -> tuple[ResumeInfo, int] | None:
         """Where to continue: the bytes already in ``part`` and their validator."""
         if self._info is not None and self._hashes is not None and self._hashes.length > 0:
             total = self._info.total
@@ -304,23 +320,27 @@ class DownloadJob:
                 return self._info, self._hashes.length
             return None
         if meta:  # the kept bytes of an earlier run (or of a failed earlier attempt)
-            return load_resume(meta, part, self.request.url)
+            return load_resume(folder, meta, part, self.request.url)
         return None
 
-    def _attempt(self, ctx: TaskContext, part: str, meta: str, attempt: int) -> int:
+    def _attempt(
+        self, ctx: TaskContext, folder: SafeDir, part: str, meta: str, attempt: int
+    ) -> int:
         """Open the request and receive the body into ``part``; returns its size.
 
         ``attempt`` is how many tries came before (counted by ``with_retries``).
         """
-        stream, offset = self._open(ctx, part, meta, attempt)
+        stream, offset = self._open(ctx, folder, part, meta, attempt)
         try:
-            return self._receive(ctx, stream, part, meta, offset)
+            return self._receive(ctx, stream, folder, part, meta, offset)
         finally:
             stream.close()
 
-    def _open(self, ctx: TaskContext, part: str, meta: str, attempt: int) -> tuple[Stream, int]:
+    def _open(
+        self, ctx: TaskContext, folder: SafeDir, part: str, meta: str, attempt: int
+    ) -> tuple[Stream, int]:
         """Open the stream; returns it and the offset its body starts at."""
-        point = self._resume_point(part, meta)
+        point = self._resume_point(folder, part, meta)
         request = self.request
         if point is not None:
             info, size = point
@@ -388,7 +408,7 @@ class DownloadJob:
             return None if length is None else offset + length
         return content_length(stream.headers)
 
-    def _start_body(self, stream: Stream, part: str, meta: str, offset: int) -> Hashes:
+    def _start_body(self, stream: Stream, folder: SafeDir, meta: str, offset: int) -> None:
         """Checks and bookkeeping before the first byte of a body is written."""
         total = self._body_total(stream, offset)
         self._total = total
@@ -398,24 +418,42 @@ class DownloadJob:
                 None if validator is None else ResumeInfo(self.request.url, validator, total)
             )
             if meta and self._info is not None:
-                save_resume(meta, self._info)
+                save_resume(folder, meta, self._info)
             elif meta:
-                remove_quietly(meta)  # no validator: these bytes can never be resumed
-            return Hashes(self.sha256 is not None)
-        hashes = self._hashes
-        if hashes is None or hashes.length != offset:  # resuming another run's bytes
-            hashes = Hashes.of_prefix(part, offset, self.sha256 is not None)
-        return hashes
+                discard(folder, meta)  # no validator: these bytes can never be resumed
 
-    def _receive(self, ctx: TaskContext, stream: Stream, part: str, meta: str, offset: int) -> int:
-        """Write the body into ``part`` from ``offset``; returns the final size."""
-        hashes = self._start_body(stream, part, meta, offset)
-        self._hashes = hashes
-        end = self._body_end(stream, offset)
-        with open(part, "r+b" if offset else "wb") as f:
-            if offset:
+    def _open_part(self, folder: SafeDir, part: str, offset: int) -> BinaryIO:
+        """The temporary file, never through a link: fresh (O_EXCL) or the kept one.
+
+        A kept file is hashed from the same open descriptor that is then written.
+        """
+        f: BinaryIO
+        if offset == 0:
+            f = os.fdopen(folder.create(part), "wb")
+            self._hashes = Hashes(self.sha256 is not None)
+        else:
+            f = os.fdopen(folder.open_existing(part, writable=True), "r+b")
+            try:
+                hashes = self._hashes
+                if hashes is None or hashes.length != offset:  # resuming another run's bytes
+                    self._hashes = Hashes.of_prefix(f, offset, self.sha256 is not None)
                 f.seek(offset)
                 f.truncate()
+            except BaseException:
+                f.close()
+                raise
+        self._written = folder.identify(f.fileno())
+        return f
+
+    def _receive(
+        self, ctx: TaskContext, stream: Stream, folder: SafeDir, part: str, meta: str, offset: int
+    ) -> int:
+        """Write the body into ``part`` from ``offset``; returns the final size."""
+        self._start_body(stream, folder, meta, offset)
+        end = self._body_end(stream, offset)
+        with self._open_part(folder, part, offset) as f:
+            hashes = self._hashes
+            assert hashes is not None
 
             def keep(data: bytes) -> None:
                 # A close-delimited 206 has no Content-Length to stop the read at: a

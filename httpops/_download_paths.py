@@ -12,8 +12,9 @@ before the file is renamed into place (so a symlink planted in between is
 caught too).
 
 The temporary file of a download lives in the same directory as its target
-(so the final ``os.replace`` is an atomic rename on one file system) and has
-a stable name, so a later download of the same target can resume it.
+(so the final rename is atomic on one file system) and has a stable name, so
+a later download of the same target can resume it. Because the name is
+predictable, it is never opened through a link: see :mod:`httpops._safe_files`.
 
 Pure functions plus a small process-wide registry of temporary files in use;
 any thread may call them.

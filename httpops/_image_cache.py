@@ -2,11 +2,17 @@
 
 Layout of ``Config.image_cache_dir`` (default ``<downloads_dir>/../image-cache``)::
 
-    <sha256 of the URL>.png     the image, with the extension of its real type
-    <sha256 of the URL>.json    {"url", "file", "etag", "last_modified", "crc32", "size"}
+    <key>.png     the image, with the extension of its real type
+    <key>.json    {"url", "file", "etag", "last_modified", "crc32", "size"}
 
-Files are written to a temporary name in the same directory and renamed
-into place, then the metadata is replaced the same way, so a crash leaves
+where ``<key>`` is the SHA-256 of the URL -- or, for a request with
+per-call headers (credentials), of the URL and those headers
+(:func:`cache_key`), so such an image is only ever served to a request with
+the same headers.
+
+Files are written to a fresh, unpredictable temporary name in the same
+directory (opened ``O_EXCL | O_NOFOLLOW``, see :mod:`httpops._safe_files`)
+and renamed into place, then the metadata is replaced the same way, so a crash leaves
 either the old entry or the new one. An entry whose file is missing or has
 the wrong size is treated as absent. Several engines (or processes) may
 share a directory: the worst case is that two of them fetch the same image.
@@ -21,12 +27,13 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import BinaryIO
 
-from ._resume import remove_quietly
+from ._safe_files import SafeDir
 
-__all__ = ["CacheEntry", "ImageStore", "sniff"]
+__all__ = ["CacheEntry", "ImageStore", "TempImage", "cache_key", "sniff"]
 
 log = logging.getLogger("httpops")
 
@@ -73,8 +80,52 @@ class CacheEntry:
     size: int
 
 
+def cache_key(url: str, headers: Mapping[str, str] | None = None) -> str:
+    """The cache key of an image request: the URL, plus the per-call headers if any.
+
+    A request with per-call headers (``Authorization``, ``Cookie``, anything)
+    may get a different image than an anonymous one, so it has its own key:
+    it never shares a fetch or an entry with a caller whose headers differ.
+    The key is a SHA-256; the headers themselves are never written to disk.
+    """
+    if not headers:
+        return hashlib.sha256(url.encode("utf-8")).hexdigest()
+    canonical = sorted((name.lower(), value) for name, value in headers.items())
+    material = json.dumps([url, canonical], ensure_ascii=False)
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+class TempImage:
+    """A fresh temporary file in the cache directory, written through ``file``.
+
+    Created with ``O_CREAT | O_EXCL | O_NOFOLLOW`` under an unpredictable
+    name; :meth:`ImageStore.save` installs it only if that name still is the
+    file written. Owned by one fetch on its worker.
+    """
+
+    def __init__(self, folder: SafeDir) -> None:
+        self.folder = folder
+        self.name = folder.unique_name(".img-", ".httpops-tmp")
+        self.file: BinaryIO = os.fdopen(folder.create(self.name, 0o600), "wb")
+        self.ident = folder.identify(self.file.fileno())
+
+    def discard(self) -> None:
+        """Close and remove it (never raises); after a failure."""
+        self.file.close()
+        remove_in(self.folder, self.name)
+
+    def close(self) -> None:
+        """Release the file and the directory (idempotent)."""
+        self.file.close()
+        self.folder.close()
+
+
 class ImageStore:
     """Reads and writes cache entries in one directory.
+
+    Entries are found by a key from :func:`cache_key`. Every file is opened
+    in the directory's pinned descriptor, never through a link
+    (:class:`~httpops._safe_files.SafeDir`).
 
     Args:
         directory: The cache directory (created on first write).
@@ -83,65 +134,84 @@ class ImageStore:
     def __init__(self, directory: str) -> None:
         self.directory = os.path.abspath(directory)
 
-    def _key(self, url: str) -> str:
-        return hashlib.sha256(url.encode("utf-8")).hexdigest()
+    def _folder(self) -> SafeDir:
+        return SafeDir.open(self.directory)
 
-    def _meta_path(self, url: str) -> str:
-        return os.path.join(self.directory, self._key(url) + ".json")
-
-    def _read_meta(self, url: str) -> tuple[dict[str, object], str] | None:
-        """The metadata of ``url`` and the path of its file, if the metadata is sound."""
+    def _read_meta(
+        self, folder: SafeDir, key: str, url: str
+    ) -> tuple[dict[str, object], str] | None:
+        """The metadata of an entry and the name of its file, if the metadata is sound."""
+        raw = folder.read_small(key + ".json")
+        if raw is None:
+            return None
         try:
-            with open(self._meta_path(url), encoding="utf-8") as f:
-                data = json.load(f)
-        except (OSError, ValueError):
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
             return None
         if not isinstance(data, dict) or data.get("format") != _FORMAT or data.get("url") != url:
             return None
         name = data.get("file")
         if not isinstance(name, str) or os.path.basename(name) != name or not name:
             return None  # never follow a name out of the cache directory
-        return data, os.path.join(self.directory, name)
+        if name in (".", ".."):
+            return None
+        return data, name
 
-    def load(self, url: str) -> CacheEntry | None:
-        """The entry for ``url`` if its metadata and file are intact, else None.
+    def load(self, key: str, url: str) -> CacheEntry | None:
+        """The entry ``key`` of ``url`` if its metadata and file are intact, else None.
+
+        A file that is a link (or has several links) counts as absent.
 
         Thread-safety: any thread (workers, in practice).
         """
-        found = self._read_meta(url)
-        if found is None:
-            return None
-        data, path = found
-        try:
-            size = os.path.getsize(path)
-        except OSError:
-            return None
+        with self._folder() as folder:
+            found = self._read_meta(folder, key, url)
+            if found is None:
+                return None
+            data, name = found
+            size = folder.regular_size(name)
         crc32, etag, modified = data.get("crc32"), data.get("etag"), data.get("last_modified")
-        if size != data.get("size") or not isinstance(crc32, str):
+        if size is None or size != data.get("size") or not isinstance(crc32, str):
             return None
         return CacheEntry(
             url,
-            path,
+            os.path.join(self.directory, name),
             etag if isinstance(etag, str) else None,
             modified if isinstance(modified, str) else None,
             crc32,
             size,
         )
 
-    def new_temp(self) -> str:
+    def read(self, entry: CacheEntry) -> bytes | None:
+        """The bytes of ``entry``'s file, never through a link; None if that fails.
+
+        Thread-safety: any thread (workers, in practice).
+        """
+        with self._folder() as folder:
+            try:
+                fd = folder.open_existing(os.path.basename(entry.path), writable=False)
+            except OSError:
+                return None
+            with os.fdopen(fd, "rb") as f:
+                return f.read(entry.size + 1)
+
+    def new_temp(self) -> TempImage:
         """A new empty temporary file in the cache directory (created if needed).
 
         Thread-safety: any thread (workers, in practice).
         """
-        os.makedirs(self.directory, exist_ok=True)
-        fd, path = tempfile.mkstemp(prefix=".img-", suffix=".httpops-tmp", dir=self.directory)
-        os.close(fd)
-        return path
+        folder = self._folder()
+        try:
+            return TempImage(folder)
+        except BaseException:
+            folder.close()
+            raise
 
     def save(
         self,
+        key: str,
         url: str,
-        temp: str,
+        temp: TempImage,
         ext: str,
         etag: str | None,
         last_modified: str | None,
@@ -150,14 +220,16 @@ class ImageStore:
     ) -> CacheEntry:
         """Move a verified temporary file into place and record it; returns the entry.
 
+        ``temp.file`` must be closed. Raises ``OSError`` (``UnsafeFile``) if its
+        name no longer is the file written.
+
         Thread-safety: any thread (workers, in practice); concurrent saves of
-        one URL leave one complete entry.
+        one key leave one complete entry.
         """
-        old = self.load(url)
-        name = f"{self._key(url)}.{ext}"
-        path = os.path.join(self.directory, name)
-        os.replace(temp, path)
-        entry = CacheEntry(url, path, etag, last_modified, crc32, size)
+        folder = temp.folder
+        old = self._read_meta(folder, key, url)
+        name = f"{key}.{ext}"
+        folder.install(temp.name, name, temp.ident)
         data = {
             "format": _FORMAT,
             "url": url,
@@ -167,25 +239,26 @@ class ImageStore:
             "crc32": crc32,
             "size": size,
         }
-        meta = self._meta_path(url)
-        fd, tmp_meta = tempfile.mkstemp(prefix=".meta-", suffix=".httpops-tmp", dir=self.directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f)
-            os.replace(tmp_meta, meta)
-        except BaseException:
-            remove_quietly(tmp_meta)
-            raise
-        if old is not None and old.path != path:
-            remove_quietly(old.path)  # the image changed type; drop the old file
-        return entry
+        folder.write_atomic(key + ".json", json.dumps(data).encode("utf-8"))
+        if old is not None and old[1] != name:
+            remove_in(folder, old[1])  # the image changed type; drop the old file
+        return CacheEntry(url, os.path.join(self.directory, name), etag, last_modified, crc32, size)
 
-    def forget(self, url: str) -> None:
-        """Remove the entry of ``url`` (its metadata, then its file).
+    def forget(self, key: str, url: str) -> None:
+        """Remove the entry ``key`` of ``url`` (its metadata, then its file).
 
         Thread-safety: any thread (workers, in practice).
         """
-        found = self._read_meta(url)
-        remove_quietly(self._meta_path(url))
-        if found is not None:
-            remove_quietly(found[1])
+        with self._folder() as folder:
+            found = self._read_meta(folder, key, url)
+            remove_in(folder, key + ".json")
+            if found is not None:
+                remove_in(folder, found[1])
+
+
+def remove_in(folder: SafeDir, name: str) -> None:
+    """Remove ``name`` from ``folder`` (a link itself, never its target); log failures."""
+    try:
+        folder.unlink(name)
+    except OSError:
+        log.warning("could not remove %s", folder.shown(name), exc_info=True)

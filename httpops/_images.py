@@ -45,9 +45,8 @@ from ._errors import (
     InvalidImage,
     OperationError,
 )
-from ._image_cache import SNIFF_BYTES, CacheEntry, ImageStore, describe, sniff
+from ._image_cache import SNIFF_BYTES, CacheEntry, ImageStore, cache_key, describe, sniff
 from ._operation import Operation, OperationCallback, State
-from ._resume import remove_quietly
 from ._transfer import (
     Outcome,
     check_complete,
@@ -59,7 +58,7 @@ from ._transfer import (
     with_retries,
 )
 from ._transport import Request, Stream
-from ._validation import check_callback
+from ._validation import check_callback, check_headers
 from ._worker import TaskContext
 
 if TYPE_CHECKING:
@@ -97,11 +96,14 @@ def start_image(
     """
     check_callback("callback", callback)
     request = engine.build_request("GET", url, identity_headers(headers), None, timeout)
+    # Per-call headers (credentials, most often) are part of the cache key: such a
+    # request never shares a fetch or an entry with a caller whose headers differ.
+    key = cache_key(request.url, check_headers(headers) if headers else None)
     with _services_lock:
         service = _services.get(engine)
         if service is None:
             service = _services[engine] = ImageService(engine)
-    return service.request(request, callback)
+    return service.request(request, callback, key)
 
 
 def default_cache_dir(downloads_dir: str) -> str:
@@ -110,13 +112,14 @@ def default_cache_dir(downloads_dir: str) -> str:
 
 
 class _Flight:
-    """One fetch of a URL and the caller operations waiting for it.
+    """One fetch of a URL (for one cache key) and the caller operations waiting for it.
 
     Mutated only with the service lock held.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, key: str | None = None) -> None:
         self.url = url
+        self.key = cache_key(url) if key is None else key
         self.ops: list[Operation] = []
         self.closed = False  # finished or abandoned: nobody may join any more
 
@@ -153,23 +156,30 @@ class ImageService:
 
     # -- the caller's side ----------------------------------------------------------------
 
-    def request(self, request: Request, callback: OperationCallback | None) -> Operation:
+    def request(
+        self, request: Request, callback: OperationCallback | None, key: str | None = None
+    ) -> Operation:
         """Serve, join or start the fetch of ``request.url`` (see the module docstring).
+
+        ``key`` is its :func:`~httpops._image_cache.cache_key` (default: that
+        of the bare URL): flights, the session's memory and the disk cache
+        are all looked up by it.
 
         Thread-safety: any thread.
         """
         engine, url = self._engine(), request.url
+        key = cache_key(url) if key is None else key
         op = engine.register("image", "GET", url, callback)
         with self._lock:
-            flight = self._flights.get(url)
-            known = self._known.get(url)
+            flight = self._flights.get(key)
+            known = self._known.get(key)
             if known is not None:
-                self._known.move_to_end(url)
+                self._known.move_to_end(key)
             if flight is not None:
                 flight.ops.append(op)
                 return op
             if known is None or not os.path.isfile(known[0]):
-                flight = self._flights[url] = _Flight(url)
+                flight = self._flights[key] = _Flight(url, key)
                 flight.ops.append(op)
         if flight is None and known is not None:
             # Queued now, dispatched by the next poll(): never inside this call.
@@ -219,10 +229,10 @@ class ImageService:
         """
         with self._lock:
             flight.closed = True
-            if self._flights.get(flight.url) is flight:
-                del self._flights[flight.url]
+            if self._flights.get(flight.key) is flight:
+                del self._flights[flight.key]
             if error is None:
-                self._remember(flight.url, path, crc)
+                self._remember(flight.key, path, crc)
             ops, flight.ops = flight.ops, []
         engine = self._engine()
         for op in ops:
@@ -233,13 +243,13 @@ class ImageService:
                 state = State.CANCELED if isinstance(error, Canceled) else State.FAILED
                 engine.complete(op, state, error=error, response=error.response)
 
-    def _remember(self, url: str, path: str, crc: str) -> None:
-        """Record a fetched URL, forgetting the least recently used beyond the bound.
+    def _remember(self, key: str, path: str, crc: str) -> None:
+        """Record a fetched entry, forgetting the least recently used beyond the bound.
 
         Thread-safety: call with ``self._lock`` held.
         """
-        self._known[url] = (path, crc)
-        self._known.move_to_end(url)
+        self._known[key] = (path, crc)
+        self._known.move_to_end(key)
         while len(self._known) > KNOWN_URLS:
             self._known.popitem(last=False)
 
@@ -250,8 +260,8 @@ class ImageService:
             if flight.ops and not all(op.claimed for op in flight.ops):
                 return
             flight.closed = True
-            if self._flights.get(flight.url) is flight:
-                del self._flights[flight.url]
+            if self._flights.get(flight.key) is flight:
+                del self._flights[flight.key]
         raise Canceled("GET", flight.url, "every caller canceled")
 
     # -- the worker's side ----------------------------------------------------------------
@@ -275,7 +285,7 @@ class ImageService:
 
     def _obtain(self, ctx: TaskContext, request: Request, flight: _Flight) -> CacheEntry:
         """Revalidate the disk entry (304 reuses it) or download the image anew."""
-        entry = self.store.load(request.url)
+        entry = self.store.load(flight.key, request.url)
         if entry is not None:
             headers = dict(request.headers)
             if entry.etag:
@@ -286,7 +296,7 @@ class ImageService:
             reused = self._attempts(ctx, conditional, flight, entry)
             if reused is not None:
                 return reused
-            self.store.forget(request.url)  # the kept file is damaged: fetch it whole
+            self.store.forget(flight.key, request.url)  # the kept file is damaged: fetch it whole
         fetched = self._attempts(ctx, request, flight, None)
         assert fetched is not None
         return fetched
@@ -310,10 +320,12 @@ class ImageService:
 
     def _reuse(self, entry: CacheEntry) -> CacheEntry | None:
         """The entry after a 304, if its file still is the image it was (else None)."""
-        with open(entry.path, "rb") as f:
-            data = f.read()
-        if sniff(data[:SNIFF_BYTES]) is None or f"{zlib.crc32(data) & 0xFFFFFFFF:08x}" != (
-            entry.crc32
+        data = self.store.read(entry)
+        if (
+            data is None
+            or len(data) != entry.size
+            or sniff(data[:SNIFF_BYTES]) is None
+            or f"{zlib.crc32(data) & 0xFFFFFFFF:08x}" != entry.crc32
         ):
             log.warning("image cache file %s is damaged; fetching it again", entry.path)
             return None
@@ -329,7 +341,7 @@ class ImageService:
         crc = 0
         temp = self.store.new_temp()
         try:
-            with open(temp, "wb") as f:
+            with temp.file as f:
 
                 def keep(data: bytes) -> None:
                     nonlocal kind, crc
@@ -348,12 +360,14 @@ class ImageService:
                 kind = self._kind_of(bytes(head), request.url)
             check_complete(request, size, total)
             entry = self.store.save(
-                request.url, temp, kind, stream.headers.get("ETag"),
+                flight.key, request.url, temp, kind, stream.headers.get("ETag"),
                 stream.headers.get("Last-Modified"), f"{crc & 0xFFFFFFFF:08x}", size,
             )  # fmt: skip
         except BaseException:
-            remove_quietly(temp)
+            temp.discard()
             raise
+        finally:
+            temp.close()
         ctx.progress(size, total if total is not None else size, final=True)
         return entry
 

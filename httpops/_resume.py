@@ -8,7 +8,9 @@ same target asks for the rest with ``Range: bytes=N-`` and ``If-Range:
 <validator>``; the server sends ``206`` only if the resource is unchanged.
 Without a validator there is no safe way to resume, so no metadata is kept.
 
-Everything here runs on a worker thread (file reads and writes).
+Everything here runs on a worker thread (file reads and writes). Files are
+handled by name inside a :class:`~httpops._safe_files.SafeDir`, so a link
+planted at the metadata file's name is never read or written through.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ import os
 import re
 import zlib
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from ._response import Headers
+from ._safe_files import SafeDir
 
 __all__ = [
     "Hashes",
@@ -82,13 +86,19 @@ def parse_content_range(value: str | None) -> tuple[int, int, int | None] | None
     return first, last, total
 
 
-def load_resume(meta_path: str, part_path: str, url: str) -> tuple[ResumeInfo, int] | None:
-    """The kept temporary file's metadata and size, if it can be resumed for ``url``."""
+def load_resume(folder: SafeDir, meta: str, part: str, url: str) -> tuple[ResumeInfo, int] | None:
+    """The kept temporary file's metadata and size, if it can be resumed for ``url``.
+
+    ``meta`` and ``part`` are names in ``folder``; a link at either name (or
+    a file with several links) is never read: nothing is resumed then.
+    """
+    raw = folder.read_small(meta)
+    size = folder.regular_size(part)
+    if raw is None or size is None:
+        return None
     try:
-        with open(meta_path, encoding="utf-8") as f:
-            data = json.load(f)
-        size = os.path.getsize(part_path)
-    except (OSError, ValueError):
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or data.get("format") != _FORMAT or data.get("url") != url:
         return None
@@ -102,13 +112,10 @@ def load_resume(meta_path: str, part_path: str, url: str) -> tuple[ResumeInfo, i
     return ResumeInfo(url, validator, total), size
 
 
-def save_resume(meta_path: str, info: ResumeInfo) -> None:
-    """Write the metadata file atomically (temporary file + rename)."""
+def save_resume(folder: SafeDir, meta: str, info: ResumeInfo) -> None:
+    """Write the metadata file ``meta`` in ``folder`` atomically, never through a link."""
     data = {"format": _FORMAT, "url": info.url, "validator": info.validator, "total": info.total}
-    tmp = meta_path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f)
-    os.replace(tmp, meta_path)
+    folder.write_atomic(meta, json.dumps(data).encode("utf-8"))
 
 
 def remove_quietly(*paths: str) -> None:
@@ -152,20 +159,29 @@ class Hashes:
         return None if self.sha is None else self.sha.hexdigest()
 
     @classmethod
-    def of_prefix(cls, path: str, length: int, want_sha256: bool) -> Hashes:
-        """Hash the first ``length`` bytes of ``path`` (the part a resume keeps)."""
+    def of_prefix(cls, f: BinaryIO, length: int, want_sha256: bool) -> Hashes:
+        """Hash the first ``length`` bytes of open file ``f`` (the part a resume keeps)."""
         hashes = cls(want_sha256)
-        with open(path, "rb") as f:
-            remaining = length
-            while remaining > 0:
-                block = f.read(min(_READ_BLOCK, remaining))
-                if not block:
-                    raise OSError(f"{path} is shorter than {length} bytes")
-                hashes.update(block)
-                remaining -= len(block)
+        f.seek(0)
+        remaining = length
+        while remaining > 0:
+            block = f.read(min(_READ_BLOCK, remaining))
+            if not block:
+                raise OSError(f"{f.name} is shorter than {length} bytes")
+            hashes.update(block)
+            remaining -= len(block)
         return hashes
 
 
-def discard(part_path: str, meta_path: str) -> None:
-    """Remove a temporary file and its metadata (never raises; see remove_quietly)."""
-    remove_quietly(part_path, meta_path, meta_path + ".tmp" if meta_path else "")
+def discard(folder: SafeDir, *names: str) -> None:
+    """Remove files ``names`` of ``folder`` (links themselves, never their targets).
+
+    Never raises: a failure is logged, as in :func:`remove_quietly`.
+    """
+    for name in names:
+        if not name:
+            continue
+        try:
+            folder.unlink(name)
+        except OSError:
+            log.warning("could not remove %s", folder.shown(name), exc_info=True)

@@ -9,13 +9,13 @@ is stored as sent, so a small response can never become a huge file.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 import httpops
+from tests.conftest import wait_for
 from tests.servers.hostile_files import HostileFileServer
 
 Engines = Callable[..., httpops.Engine]
@@ -54,3 +54,147 @@ def test_resumed_206_that_runs_past_its_content_range_fails_and_installs_nothing
     text = str(second.error)
     assert url in text and "ran past its declared end" in text and f"declared {size}" in text
     assert _files(downloads) == []  # no target, no kept temporary file or metadata
+
+
+# --- symlinks and hard links at the temporary files' names (issue 9 item 4) ------------------
+
+VICTIM = b"precious bytes outside the downloads directory\n"
+
+
+@pytest.fixture
+def victim(tmp_path: Path) -> Path:
+    """A file outside downloads_dir and the image cache that nothing may touch."""
+    path = tmp_path / "outside" / "victim.txt"
+    path.parent.mkdir()
+    path.write_bytes(VICTIM)
+    return path
+
+
+def _assert_untouched(victim: Path) -> None:
+    assert victim.read_bytes() == VICTIM
+    assert not victim.is_symlink()
+
+
+def _assert_installed(path: Path, body: bytes) -> None:
+    assert not path.is_symlink() and path.is_file()
+    assert path.read_bytes() == body
+
+
+@pytest.mark.parametrize("link", ["symlink", "hardlink"])
+def test_a_link_planted_at_the_part_name_is_never_written_through(
+    engine: httpops.Engine, hostile: HostileFileServer, tmp_path: Path, victim: Path, link: str
+) -> None:
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    part = downloads / ".p.bin.httpops-part"
+    if link == "symlink":
+        part.symlink_to(victim)
+    else:
+        part.hardlink_to(victim)
+    hostile.release()  # no pause: the whole body at once
+    op = engine.download(hostile.url("/paused/p.bin"), "p.bin")
+    assert engine.wait(op, timeout=10)
+    assert op.error is None, op.error
+    _assert_untouched(victim)
+    _assert_installed(downloads / "p.bin", hostile.body)
+    assert _files(downloads) == ["p.bin"]
+
+
+def test_links_planted_at_the_resume_metadata_names_are_never_written_through(
+    engine: httpops.Engine, hostile: HostileFileServer, tmp_path: Path, victim: Path
+) -> None:
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    for name in (".m.bin.httpops-part.json", ".m.bin.httpops-part.json.tmp"):
+        (downloads / name).symlink_to(victim)
+    url = hostile.url("/overrun")  # sends an ETag, so metadata is written; then drops
+    op = engine.download(url, "m.bin")
+    assert engine.wait(op, timeout=10)
+    assert isinstance(op.error, httpops.ConnectionDropped), op.error
+    _assert_untouched(victim)
+    meta = downloads / ".m.bin.httpops-part.json"
+    assert not meta.is_symlink() and url in meta.read_text()  # the link itself was replaced
+
+
+def test_a_symlink_swapped_in_for_the_part_file_mid_download_is_not_installed(
+    engine: httpops.Engine, hostile: HostileFileServer, tmp_path: Path, victim: Path
+) -> None:
+    downloads = tmp_path / "downloads"
+    url = hostile.url("/paused/s.bin")
+    op = engine.download(url, "s.bin")
+    assert hostile.wait_paused()
+    part = downloads / ".s.bin.httpops-part"
+    assert wait_for(lambda: part.exists() and part.stat().st_size > 0)
+    swap = downloads / "swap"
+    swap.symlink_to(victim)
+    swap.replace(part)  # the part name is now a symlink out of downloads_dir
+    hostile.release()
+    assert engine.wait(op, timeout=10)
+    assert isinstance(op.error, httpops.OperationError), op.error
+    assert url in str(op.error) and "was replaced" in str(op.error)
+    _assert_untouched(victim)
+    assert not (downloads / "s.bin").exists() and not (downloads / "s.bin").is_symlink()
+
+
+def test_a_directory_swapped_for_a_symlink_mid_download_redirects_nothing(
+    engine: httpops.Engine, hostile: HostileFileServer, tmp_path: Path, victim: Path
+) -> None:
+    downloads = tmp_path / "downloads"
+    op = engine.download(hostile.url("/paused/d.bin"), "sub/d.bin")
+    assert hostile.wait_paused()
+    assert wait_for(lambda: (downloads / "sub" / ".d.bin.httpops-part").exists())
+    (downloads / "sub").rename(downloads / "moved")
+    (downloads / "sub").symlink_to(victim.parent, target_is_directory=True)
+    hostile.release()
+    assert engine.wait(op, timeout=10)
+    assert op.error is not None  # the target's directory now leads outside: refused
+    _assert_untouched(victim)
+    assert sorted(p.name for p in victim.parent.iterdir()) == ["victim.txt"]
+
+
+def test_a_symlink_swapped_in_for_an_image_temp_file_is_not_cached(
+    engine: httpops.Engine, hostile: HostileFileServer, tmp_path: Path, victim: Path
+) -> None:
+    cache = tmp_path / "images"
+    url = hostile.url("/paused/i.png")
+    op = engine.download_image(url)
+    assert hostile.wait_paused()
+
+    def temp_file() -> list[Path]:
+        return [p for p in cache.iterdir() if p.name.endswith(".httpops-tmp")]
+
+    assert wait_for(lambda: cache.exists() and len(temp_file()) == 1)
+    swap = cache / "swap"
+    swap.symlink_to(victim)
+    swap.replace(temp_file()[0])
+    hostile.release()
+    assert engine.wait(op, timeout=10)
+    assert isinstance(op.error, httpops.OperationError), op.error
+    assert url in str(op.error) and "was replaced" in str(op.error)
+    _assert_untouched(victim)
+    assert not any(p.is_symlink() for p in cache.iterdir() if p.name != "swap")
+    assert not any(p.suffix == ".png" for p in cache.iterdir())
+
+
+def test_an_image_cache_file_that_became_a_symlink_is_not_served(
+    make_engine: Engines,
+    fast_config: Callable[..., httpops.Config],
+    hostile: HostileFileServer,
+    tmp_path: Path,
+    victim: Path,
+) -> None:
+    url = hostile.url("/private.png")
+    first = make_engine(fast_config())
+    op = first.download_image(url)
+    assert first.wait(op, timeout=10) and op.error is None, op.error
+    first.close()
+    cached = Path(op.path)
+    victim.write_bytes(cached.read_bytes())  # same bytes and size: only the link differs
+    cached.unlink()
+    cached.symlink_to(victim)
+    second = make_engine(fast_config())
+    again = second.download_image(url)
+    assert second.wait(again, timeout=10) and again.error is None, again.error
+    assert hostile.count("/private.png") == 2
+    assert not hostile.headers_of("/private.png")[-1].get("if-none-match")  # not revalidated
+    _assert_installed(Path(again.path), victim.read_bytes())

@@ -61,7 +61,9 @@ class HostileFileServer:
     """
 
     def __init__(self, file_size: int = 256 * 1024) -> None:
-        self.body = bytes((i * 7 + 3) % 251 for i in range(file_size))
+        # Starts like a PNG, so the same file serves the image cache's tests.
+        pattern = bytes((i * 7 + 3) % 251 for i in range(file_size))
+        self.body = (b"\x89PNG\r\n\x1a\n" + pattern)[:file_size]
         self.bomb = gzip.compress(b"\0" * BOMB_DECODED, compresslevel=9)
         self.requests: list[tuple[str, dict[str, str]]] = []
         self._lock = threading.Lock()

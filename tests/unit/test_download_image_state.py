@@ -10,6 +10,7 @@ import pytest
 
 import httpops
 from httpops import State, _images
+from httpops._image_cache import cache_key
 from httpops._images import ImageService, _Flight
 
 
@@ -49,9 +50,11 @@ def test_known_urls_are_bounded_least_recently_used_first(
     image.write_bytes(b"png")
     with service._lock:
         for url in urls[:3]:
-            service._remember(url, str(image), "0" * 8)
+            service._remember(cache_key(url), str(image), "0" * 8)
     hit = service.request(engine.build_request("GET", urls[0]), None)  # no request is made
     assert hit.result(timeout=5) == str(image)
     with service._lock:
-        service._remember(urls[3], str(image), "0" * 8)
-        assert list(service._known) == [urls[2], urls[0], urls[3]]  # u1 was least recent
+        service._remember(cache_key(urls[3]), str(image), "0" * 8)
+        assert list(service._known) == [
+            cache_key(urls[i]) for i in (2, 0, 3)
+        ]  # u1 was least recent

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from httpops import Headers
-from httpops._image_cache import ImageStore, sniff
+from httpops._image_cache import ImageStore, TempImage, cache_key, sniff
 from httpops._resume import (
     Hashes,
     ResumeInfo,
@@ -19,6 +19,7 @@ from httpops._resume import (
     save_resume,
     validator_of,
 )
+from httpops._safe_files import SafeDir
 
 URL = "http://127.0.0.1:9/file"
 
@@ -56,20 +57,22 @@ def test_validator_prefers_a_strong_etag(headers: dict[str, str], expected: str 
 
 
 def test_resume_metadata_round_trips_and_checks_what_it_belongs_to(tmp_path: Path) -> None:
-    part, meta = tmp_path / ".a.httpops-part", str(tmp_path / ".a.httpops-part.json")
+    part, meta = tmp_path / ".a.httpops-part", tmp_path / ".a.httpops-part.json"
     part.write_bytes(b"x" * 10)
-    save_resume(meta, ResumeInfo(URL, '"v1"', 100))
-    assert load_resume(meta, str(part), URL) == (ResumeInfo(URL, '"v1"', 100), 10)
-    assert load_resume(meta, str(part), URL + "?other") is None  # another URL's bytes
-    part.write_bytes(b"x" * 100)
-    assert load_resume(meta, str(part), URL) is None  # nothing left to fetch
-    part.write_bytes(b"")
-    assert load_resume(meta, str(part), URL) is None
-    Path(meta).write_text("{not json")
-    assert load_resume(meta, str(part), URL) is None
-    Path(meta).write_text(json.dumps({"format": 1, "url": URL, "validator": "", "total": 5}))
-    assert load_resume(meta, str(part), URL) is None
-    assert load_resume(str(tmp_path / "missing.json"), str(part), URL) is None
+    with SafeDir.open(str(tmp_path)) as folder:
+        pn, mn = part.name, meta.name
+        save_resume(folder, mn, ResumeInfo(URL, '"v1"', 100))
+        assert load_resume(folder, mn, pn, URL) == (ResumeInfo(URL, '"v1"', 100), 10)
+        assert load_resume(folder, mn, pn, URL + "?other") is None  # another URL's bytes
+        part.write_bytes(b"x" * 100)
+        assert load_resume(folder, mn, pn, URL) is None  # nothing left to fetch
+        part.write_bytes(b"")
+        assert load_resume(folder, mn, pn, URL) is None
+        meta.write_text("{not json")
+        assert load_resume(folder, mn, pn, URL) is None
+        meta.write_text(json.dumps({"format": 1, "url": URL, "validator": "", "total": 5}))
+        assert load_resume(folder, mn, pn, URL) is None
+        assert load_resume(folder, "missing.json", pn, URL) is None
 
 
 def test_hashes_of_a_prefix_match_hashing_as_chunks_arrive(tmp_path: Path) -> None:
@@ -81,14 +84,15 @@ def test_hashes_of_a_prefix_match_hashing_as_chunks_arrive(tmp_path: Path) -> No
         streamed.update(data[i : i + 4096])
     assert streamed.crc_hex == f"{zlib.crc32(data):08x}"
     assert streamed.sha_hex() == hashlib.sha256(data).hexdigest()
-    prefix = Hashes.of_prefix(str(path), 1000, want_sha256=True)
+    with path.open("rb") as f:
+        prefix = Hashes.of_prefix(f, 1000, want_sha256=True)
     assert prefix.length == 1000 and prefix.crc_hex == f"{zlib.crc32(data[:1000]):08x}"
     assert prefix.sha_hex() == hashlib.sha256(data[:1000]).hexdigest()
     prefix.update(data[1000:])
     assert prefix.sha_hex() == hashlib.sha256(data).hexdigest()
     assert Hashes(want_sha256=False).sha_hex() is None
-    with pytest.raises(OSError):
-        Hashes.of_prefix(str(path), len(data) + 1, want_sha256=False)
+    with pytest.raises(OSError), path.open("rb") as f:
+        Hashes.of_prefix(f, len(data) + 1, want_sha256=False)
 
 
 @pytest.mark.parametrize(
@@ -112,19 +116,38 @@ def test_sniff_recognises_image_signatures(head: bytes, kind: str | None) -> Non
 
 
 def test_image_store_round_trips_and_rejects_damaged_entries(tmp_path: Path) -> None:
-    store = ImageStore(str(tmp_path / "cache"))
-    temp = store.new_temp()
-    Path(temp).write_bytes(b"GIF89a-data")
-    entry = store.save(URL, temp, "gif", '"e"', None, "01234567", 11)
-    assert store.load(URL) == entry
+    store, key = ImageStore(str(tmp_path / "cache")), cache_key(URL)
+
+    def temp_with(data: bytes) -> TempImage:
+        temp = store.new_temp()
+        temp.file.write(data)
+        temp.file.close()
+        return temp
+
+    temp = temp_with(b"GIF89a-data")
+    entry = store.save(key, URL, temp, "gif", '"e"', None, "01234567", 11)
+    temp.close()
+    assert store.load(key, URL) == entry
     assert entry.path.endswith(".gif") and Path(entry.path).read_bytes() == b"GIF89a-data"
-    assert store.load(URL + "/other") is None
+    assert store.load(key, URL + "/other") is None
+    assert store.load(cache_key(URL, {"Authorization": "alice"}), URL) is None
     # The image changed type: the old file goes, the new one is recorded.
-    temp = store.new_temp()
-    Path(temp).write_bytes(b"\x89PNG....")
-    png = store.save(URL, temp, "png", None, "Wed, 21 Oct 2015 07:28:00 GMT", "89abcdef", 8)
-    assert store.load(URL) == png and not Path(entry.path).exists()
+    temp = temp_with(b"\x89PNG....")
+    png = store.save(key, URL, temp, "png", None, "Wed, 21 Oct 2015 07:28:00 GMT", "89abcdef", 8)
+    temp.close()
+    assert store.load(key, URL) == png and not Path(entry.path).exists()
+    assert store.read(png) == b"\x89PNG...."
     Path(png.path).write_bytes(b"short")  # wrong size: treated as absent
-    assert store.load(URL) is None
-    store.forget(URL)
+    assert store.load(key, URL) is None
+    store.forget(key, URL)
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == []
+
+
+def test_image_cache_key_depends_on_per_call_headers_only_when_given() -> None:
+    assert cache_key(URL) == cache_key(URL, {}) == hashlib.sha256(URL.encode()).hexdigest()
+    alice, bob = (
+        cache_key(URL, {"Authorization": "alice"}),
+        cache_key(URL, {"Authorization": "bob"}),
+    )
+    assert len({cache_key(URL), alice, bob}) == 3
+    assert cache_key(URL, {"authorization": "alice"}) == alice  # names are case-insensitive
