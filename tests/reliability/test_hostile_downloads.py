@@ -16,7 +16,7 @@ import pytest
 
 import httpops
 from tests.conftest import wait_for
-from tests.servers.hostile_files import HostileFileServer
+from tests.servers.hostile_files import HostileFileServer, png_for
 
 Engines = Callable[..., httpops.Engine]
 
@@ -198,3 +198,70 @@ def test_an_image_cache_file_that_became_a_symlink_is_not_served(
     assert hostile.count("/private.png") == 2
     assert not hostile.headers_of("/private.png")[-1].get("if-none-match")  # not revalidated
     _assert_installed(Path(again.path), victim.read_bytes())
+
+
+# --- the image cache and credentials (issue 9 item 15) ---------------------------------------
+
+ALICE = {"Authorization": "Bearer alice"}
+BOB = {"Authorization": "Bearer bob"}
+
+
+def _image_of(op: httpops.Operation) -> bytes:
+    assert op.error is None, op.error
+    return Path(op.path).read_bytes()
+
+
+def test_an_image_fetched_with_credentials_is_never_served_to_another_caller(
+    engine: httpops.Engine, hostile: HostileFileServer
+) -> None:
+    url = hostile.url("/private.png")
+    alice = engine.download_image(url, headers=ALICE)
+    assert engine.wait(alice, timeout=10)
+    assert _image_of(alice) == png_for("Bearer alice")
+    bob = engine.download_image(url, headers=BOB)
+    anonymous = engine.download_image(url)
+    cookie = engine.download_image(url, headers={"Cookie": "session=carol"})
+    assert engine.wait(bob, anonymous, cookie, timeout=10)
+    assert _image_of(bob) == png_for("Bearer bob")
+    assert _image_of(anonymous) == png_for("anonymous")
+    assert _image_of(cookie) == png_for("session=carol")
+    assert hostile.count("/private.png") == 4
+    seen = [
+        h.get("authorization") or h.get("cookie") or "" for h in hostile.headers_of("/private.png")
+    ]
+    assert sorted(seen) == ["", "Bearer alice", "Bearer bob", "session=carol"]
+    again = engine.download_image(url, headers=ALICE)  # the same credentials: served from cache
+    assert engine.wait(again, timeout=10)
+    assert _image_of(again) == png_for("Bearer alice") and hostile.count("/private.png") == 4
+
+
+def test_a_fetch_with_credentials_in_flight_is_not_joined_by_another_caller(
+    engine: httpops.Engine, hostile: HostileFileServer
+) -> None:
+    url = hostile.url("/private.png")
+    # Started in one go: an anonymous caller would join a fetch keyed by URL alone.
+    alice = engine.download_image(url, headers=ALICE)
+    anonymous = engine.download_image(url)
+    alice_too = engine.download_image(url, headers=dict(ALICE))
+    assert engine.wait(alice, anonymous, alice_too, timeout=10)
+    assert _image_of(alice) == _image_of(alice_too) == png_for("Bearer alice")
+    assert _image_of(anonymous) == png_for("anonymous")
+    assert hostile.count("/private.png") == 2  # alice's second call shared her fetch
+
+
+def test_the_persistent_cache_never_serves_an_image_fetched_with_credentials(
+    make_engine: Engines, fast_config: Callable[..., httpops.Config], hostile: HostileFileServer
+) -> None:
+    url = hostile.url("/private.png")
+    first = make_engine(fast_config())
+    alice = first.download_image(url, headers=ALICE)
+    assert first.wait(alice, timeout=10)
+    assert _image_of(alice) == png_for("Bearer alice")
+    first.close()
+    second = make_engine(fast_config())
+    anonymous = second.download_image(url)
+    assert second.wait(anonymous, timeout=10)
+    assert _image_of(anonymous) == png_for("anonymous")
+    last = hostile.headers_of("/private.png")[-1]
+    assert "authorization" not in last
+    assert "if-none-match" not in last  # alice's entry was not even revalidated for them
