@@ -132,7 +132,9 @@ class Config:
             operation.
         chunk_size: Bytes read from the socket at a time.
         downloads_dir: Directory that relative download paths resolve under.
-        max_download_bytes: Default limit for a download's size (None: none).
+        max_download_bytes: Default limit for a download's size, 8 GiB (None:
+            none; raise it for bigger files). Counts the bytes stored, which
+            are the bytes on the wire (an unasked encoding is not decoded).
         download_deadline: Default deadline for downloads (None: none; the
             stall timeout still applies).
         image_cache_dir: Directory of the persistent image cache (default:
@@ -163,7 +165,7 @@ class Config:
     progress_interval: float = 0.1
     chunk_size: int = 64 * 1024
     downloads_dir: str = field(default_factory=_default_downloads_dir)
-    max_download_bytes: int | None = None
+    max_download_bytes: int | None = 8 * 1024 * MIB
     download_deadline: float | None = None
     image_cache_dir: str | None = None
     websocket_timeout: float = 15.0

@@ -44,6 +44,7 @@ possible) if ``Config.retry`` is set.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -87,7 +88,9 @@ from ._worker import TaskContext
 if TYPE_CHECKING:
     from ._engine import Engine
 
-__all__ = ["DownloadJob", "start_download"]
+__all__ = ["DownloadJob", "start_download", "store_as_sent"]
+
+log = logging.getLogger("httpops")
 
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 # Downloads read bigger slices than in-memory bodies: fewer Python-level
@@ -148,6 +151,35 @@ def start_download(
     return engine.start("download", "GET", url, job.run, callback, on_progress, seconds)
 
 
+def store_as_sent(stream: Stream, request: Request, *, warn: bool = True) -> int | None:
+    """Make ``stream`` deliver its body as sent; returns its length in those bytes, if known.
+
+    Files are stored as the server sent them. A download asks for
+    ``Accept-Encoding: identity``; a server that still sends a
+    ``Content-Encoding`` (gzip, say) gets its bytes stored undecoded, with a
+    warning logged: decoding would break sizes, resume offsets and checksums,
+    and 500 KB of gzip can inflate to gigabytes. ``Content-Length`` then
+    counts exactly the bytes stored, and every size limit applies to them.
+    A transport that cannot deliver raw bytes (no ``keep_encoding``) decodes,
+    and the size limit still applies to the decoded bytes.
+    """
+    encoding = stream.headers.get("Content-Encoding", "").strip().lower()
+    if encoding in ("", "identity"):
+        return content_length(stream.headers)
+    keep_encoding = getattr(stream, "keep_encoding", None)
+    if keep_encoding is None:
+        return None
+    keep_encoding()
+    if warn:
+        log.warning(
+            "%s %s: server sent Content-Encoding %r although identity was asked; "
+            "storing the bytes as sent (not decoded)",
+            request.method, request.url, encoding,
+        )  # fmt: skip
+    raw = stream.headers.get("Content-Length", "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
 def _check_sha256(sha256: object) -> str | None:
     if sha256 is None:
         return None
@@ -196,6 +228,7 @@ class DownloadJob:
         self._hashes: Hashes | None = None  # hashes of the temporary file's bytes so far
         self._total: int | None = None
         self._written: tuple[int, int] | None = None  # (device, inode) of the file written
+        self._warned = False  # about an unasked Content-Encoding: once per download
 
     # -- the whole job -------------------------------------------------------------------
 
@@ -400,13 +433,14 @@ class DownloadJob:
         )  # fmt: skip
 
     def _body_total(self, stream: Stream, offset: int) -> int | None:
+        length = store_as_sent(stream, self.request, warn=not self._warned)
+        self._warned = True
         if stream.status == 206:
             parsed = parse_content_range(stream.headers.get("Content-Range"))
             if parsed is not None and parsed[2] is not None:
                 return parsed[2]
-            length = content_length(stream.headers)
             return None if length is None else offset + length
-        return content_length(stream.headers)
+        return length
 
     def _start_body(self, stream: Stream, folder: SafeDir, meta: str, offset: int) -> None:
         """Checks and bookkeeping before the first byte of a body is written."""

@@ -39,6 +39,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ._config import DEFAULT, Default
+from ._download import store_as_sent
 from ._errors import (
     Canceled,
     EngineClosed,
@@ -50,7 +51,6 @@ from ._operation import Operation, OperationCallback, State
 from ._transfer import (
     Outcome,
     check_complete,
-    content_length,
     identity_headers,
     open_stream,
     pump,
@@ -139,7 +139,10 @@ class ImageService:
         self._retry = config.retry
         self._chunk = config.chunk_size
         self.store = ImageStore(config.image_cache_dir or default_cache_dir(config.downloads_dir))
-        limit = config.max_download_bytes or config.max_body_bytes
+        # Images are small and a 304 reads one back whole: never more than a body in memory.
+        limit = config.max_body_bytes
+        if config.max_download_bytes is not None:
+            limit = min(limit, config.max_download_bytes)
         self.max_bytes = limit
         # Guards _flights, _known and every _Flight's fields.
         self._lock = threading.Lock()
@@ -335,7 +338,7 @@ class ImageService:
         self, ctx: TaskContext, stream: Stream, request: Request, flight: _Flight
     ) -> CacheEntry:
         """Stream the body into a temporary file, checking its signature early."""
-        total = content_length(stream.headers)
+        total = store_as_sent(stream, request)  # a gzip bomb stays gzip: no image
         head = bytearray()  # the first bytes, for the signature
         kind: str | None = None
         crc = 0

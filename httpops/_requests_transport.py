@@ -355,11 +355,19 @@ class RequestsStream:
         self.headers = Headers(resp.headers.items())
         self.url = resp.url
         self._at_eof = False
+        self._decode = True
+
+    def keep_encoding(self) -> None:
+        """Deliver the body as sent, not decoded per Content-Encoding (files, images).
+
+        Call before the first read.
+        """
+        self._decode = False
 
     def read_chunk(self, size: int) -> bytes:
         """Next 1..size body bytes as soon as any arrive; b"" at the end."""
         try:
-            data: bytes = self._raw.read1(size, decode_content=True)
+            data: bytes = self._raw.read1(size, decode_content=self._decode)
         except Exception as exc:
             raise translate(exc, self._request, reading_body=True) from exc
         if not data:

@@ -9,6 +9,8 @@ is stored as sent, so a small response can never become a huge file.
 
 from __future__ import annotations
 
+import logging
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import pytest
 
 import httpops
 from tests.conftest import wait_for
-from tests.servers.hostile_files import HostileFileServer, png_for
+from tests.servers.hostile_files import BOMB_DECODED, HostileFileServer, png_for
 
 Engines = Callable[..., httpops.Engine]
 
@@ -265,3 +267,43 @@ def test_the_persistent_cache_never_serves_an_image_fetched_with_credentials(
     last = hostile.headers_of("/private.png")[-1]
     assert "authorization" not in last
     assert "if-none-match" not in last  # alice's entry was not even revalidated for them
+
+
+# --- an encoding that was not asked for (issue 9 item 6) -------------------------------------
+
+
+def test_a_gzip_bomb_is_stored_as_sent_never_inflated(
+    engine: httpops.Engine,
+    hostile: HostileFileServer,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = hostile.url("/gzip-bomb")
+    with caplog.at_level(logging.WARNING, logger="httpops"):
+        op = engine.download(url, "bomb.bin")
+        assert engine.wait(op, timeout=10)
+    assert op.error is None, op.error
+    target = tmp_path / "downloads" / "bomb.bin"
+    assert target.stat().st_size == len(hostile.bomb) < BOMB_DECODED // 100
+    assert target.read_bytes() == hostile.bomb  # the wire bytes, checksum and length theirs
+    assert op.checksum == f"{zlib.crc32(hostile.bomb):08x}"
+    assert hostile.headers_of("/gzip-bomb")[0]["accept-encoding"] == "identity"
+    warnings = [r.getMessage() for r in caplog.records if "Content-Encoding" in r.getMessage()]
+    assert len(warnings) == 1 and url in warnings[0] and "as sent" in warnings[0]
+
+
+def test_a_gzip_bomb_image_is_refused_without_inflating_it(
+    engine: httpops.Engine, hostile: HostileFileServer, tmp_path: Path
+) -> None:
+    url = hostile.url("/gzip-bomb")
+    op = engine.download_image(url)
+    assert engine.wait(op, timeout=10)
+    assert isinstance(op.error, httpops.InvalidImage), op.error
+    assert url in str(op.error) and "\\x1f\\x8b" in str(op.error)  # gzip's magic, not zeros
+    assert _files(tmp_path / "images") == []  # nothing cached, no temporary file left
+
+
+def test_downloads_have_a_finite_size_limit_by_default_that_can_be_raised() -> None:
+    assert httpops.Config().max_download_bytes == 8 * 1024**3
+    assert httpops.Config(max_download_bytes=64 * 1024**3).max_download_bytes == 64 * 1024**3
+    assert httpops.Config(max_download_bytes=None).max_download_bytes is None

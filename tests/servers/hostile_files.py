@@ -23,6 +23,7 @@ and counted per path (:meth:`count`).
 
 from __future__ import annotations
 
+import functools
 import gzip
 import select
 import socket
@@ -38,6 +39,12 @@ BOMB_DECODED = 64 * 1024 * 1024
 #: Bytes the overrunning 206 sends past the end it declares.
 OVERRUN_EXTRA = 100 * 1024
 _WAIT_SLICE = 0.05
+
+
+@functools.lru_cache(maxsize=1)
+def _bomb() -> bytes:
+    """The gzip bomb's wire bytes (compressed once per test session)."""
+    return gzip.compress(b"\0" * BOMB_DECODED, compresslevel=9)
 
 
 def png_for(user: str) -> bytes:
@@ -64,7 +71,7 @@ class HostileFileServer:
         # Starts like a PNG, so the same file serves the image cache's tests.
         pattern = bytes((i * 7 + 3) % 251 for i in range(file_size))
         self.body = (b"\x89PNG\r\n\x1a\n" + pattern)[:file_size]
-        self.bomb = gzip.compress(b"\0" * BOMB_DECODED, compresslevel=9)
+        self.bomb = _bomb()
         self.requests: list[tuple[str, dict[str, str]]] = []
         self._lock = threading.Lock()
         self._paused = threading.Event()
