@@ -338,7 +338,7 @@ class DownloadJob:
         resumable = isinstance(exc, (TransportError, Canceled)) or (
             isinstance(exc, HTTPStatusError) and exc.status >= 500
         )
-        if meta and resumable and self._info is not None and folder.regular_size(meta):
+        if meta and resumable and self._info is not None and folder.regular_size(meta) is not None:
             return
         meta = meta or self.target.meta_path(part)
         discard(folder, part, meta)

@@ -167,7 +167,7 @@ class Hashes:
         while remaining > 0:
             block = f.read(min(_READ_BLOCK, remaining))
             if not block:
-                raise OSError(f"{f.name} is shorter than {length} bytes")
+                raise OSError(f"the kept temporary file is shorter than {length} bytes")
             hashes.update(block)
             remaining -= len(block)
         return hashes
