@@ -5,21 +5,26 @@ Theory of operation
 Each engine has one :class:`ImageService` (created on first use). A call to
 ``download_image(url)`` registers the caller's own :class:`Operation`
 (``kind="image"``, completed through :meth:`Engine.complete`, so each one
-completes exactly once) and then, in the caller's thread:
+completes exactly once) and then, in the caller's thread, looks up the
+request's *cache key* -- the URL, plus the per-call headers if there are any
+(:func:`~httpops._image_cache.cache_key`), so an image fetched with
+credentials is never shared with or served to a caller whose headers differ:
 
-* **Known this session** -- the URL was fetched or revalidated by this
+* **Known this session** -- the key was fetched or revalidated by this
   engine and its file is still there: the operation is completed at once
   from the cache. The completion is only *queued*; its callback runs on the
   next ``poll()``, never inside the call. No request is made.
-* **In flight** -- another caller's fetch of the same URL is running: the
+* **In flight** -- another caller's fetch of the same key is running: the
   operation joins that :class:`_Flight` and completes when it does.
 * Otherwise a new flight starts one worker job (an internal operation of
   kind ``"image-fetch"``, visible in ``Engine.operations``; no listener or
   user callback is attached to it). On the worker, the job sends the
   request -- conditional (``If-None-Match`` / ``If-Modified-Since``) when
   the disk cache has an entry from an earlier run -- and either reuses the
-  file on ``304`` or streams the body into a temporary file, checking the
-  image signature on the first bytes, and renames it into the cache. Then
+  file on ``304`` or streams the body (as sent: an unasked
+  ``Content-Encoding`` is not decoded) into a fresh temporary file, checking
+  the image signature on the first bytes, and renames it into the cache
+  (see :mod:`httpops._safe_files`). Then
   it completes every operation that joined the flight.
 
 Canceling one caller's operation completes only that operation. When every
