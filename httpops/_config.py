@@ -1,7 +1,7 @@
 """Engine configuration: frozen, validated at construction.
 
 ``Config`` holds the engine-wide defaults. Per-call arguments such as
-``timeout=`` default to :data:`DEFAULT`, which means "use the engine's
+``timeout=`` default to [`DEFAULT`][httpops.DEFAULT], which means "use the engine's
 setting"; that is different from ``None``, which means "disabled".
 """
 
@@ -26,7 +26,7 @@ log = logging.getLogger("httpops")
 
 
 class Default(enum.Enum):
-    """Type of :data:`DEFAULT`: "use the engine's setting"."""
+    """Type of [`DEFAULT`][httpops.DEFAULT]: "use the engine's setting"."""
 
     DEFAULT = "DEFAULT"
 

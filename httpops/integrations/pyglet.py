@@ -10,7 +10,7 @@
 
 arcade runs on pyglet's clock (``arcade.schedule`` is
 ``pyglet.clock.schedule_interval``), so the same call works in an arcade
-game; or poll from ``on_update``. pyglet is imported when :func:`schedule`
+game; or poll from ``on_update``. pyglet is imported when `schedule`
 is called, so importing this module never needs pyglet.
 
 Threads: pyglet calls the scheduled function on the thread that runs its
