@@ -461,7 +461,7 @@ class Engine:
             body=body,
             connect_timeout=connect,
             read_timeout=read,
-            verify=config.verify,
+            verify=config.tls_verify,
             max_redirects=config.max_redirects,
         )
 

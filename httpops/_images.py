@@ -38,7 +38,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from ._config import DEFAULT, Default
+from ._config import DEFAULT, Default, default_image_cache_dir
 from ._errors import (
     Canceled,
     EngineClosed,
@@ -104,11 +104,6 @@ def start_image(
     return service.request(request, callback)
 
 
-def default_cache_dir(downloads_dir: str) -> str:
-    """``<downloads_dir>/../image-cache``, the default ``Config.image_cache_dir``."""
-    return os.path.join(os.path.dirname(os.path.abspath(downloads_dir)), "image-cache")
-
-
 class _Flight:
     """One fetch of a URL and the caller operations waiting for it.
 
@@ -135,7 +130,7 @@ class ImageService:
         self._transport = engine.transport
         self._retry = config.retry
         self._chunk = config.chunk_size
-        self.store = ImageStore(config.image_cache_dir or default_cache_dir(config.downloads_dir))
+        self.store = ImageStore(os.fspath(config.image_cache_dir or default_image_cache_dir()))
         limit = config.max_download_bytes or config.max_body_bytes
         self.max_bytes = limit
         # Guards _flights, _known and every _Flight's fields.
