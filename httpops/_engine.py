@@ -18,7 +18,9 @@ import logging
 import os
 import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ._config import DEFAULT, Config, Default
@@ -928,6 +930,7 @@ class Engine:
             self._closed = True
             live = list(self._live.values())
             resources, self._resources = self._resources, []
+        self.events.warn_after = None  # completions left after close() need no poll()
         deadline = self.clock() + timeout
         for op in live:
             self.cancel(op)
@@ -945,6 +948,48 @@ class Engine:
             log.warning(
                 "close(): threads still blocked in the network after %ss: %s", timeout, names
             )
+
+    # -- an engine that was never closed ----------------------------------------------------
+
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        # Like an unclosed file: say so, then stop what the engine started without
+        # waiting. The garbage collector may run this on any thread, also on one of
+        # this engine's own workers, which cannot join itself.
+        if getattr(self, "_closed", True):  # closed, or __init__ failed half-way
+            return
+        live = len(self._live)
+        detail = f" with {live} live operation(s), now canceled" if live else ""
+        try:
+            _warn(
+                f"httpops.Engine was never closed{detail}: call engine.close() or use "
+                "'with httpops.Engine() as engine:'",
+                ResourceWarning,
+                source=self,
+            )
+        finally:  # also when warnings are errors (pytest -W error)
+            self._abandon()
+
+    def _abandon(self) -> None:
+        """close() without waiting for any thread (for ``__del__``)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            live = list(self._live.values())
+            resources, self._resources = self._resources, []
+        for op in live:
+            self.cancel(op)
+        now = self.clock()  # a deadline already passed: stop everything, join nothing
+        stops: list[Callable[[], object]] = [partial(r.close_for_engine, now) for r in resources]
+        stops += [
+            partial(pool.shutdown, now, self.clock) for pool in (self._pool, self._download_pool)
+        ]
+        stops.append(self.transport.close)
+        for stop in stops:
+            try:
+                stop()
+            except Exception:  # a thread that cannot join itself; its stop marker is queued
+                log.debug("closing an abandoned engine: %r failed", stop, exc_info=True)
 
     def threads(self) -> list[threading.Thread]:
         """Worker threads this engine started (for leak checks). Thread-safety: any."""

@@ -28,7 +28,12 @@ from __future__ import annotations
 
 import threading
 
-import pygame
+try:
+    import pygame
+except ImportError as exc:
+    raise ImportError(
+        "httpops.integrations.pygame needs pygame-ce (or pygame): pip install 'httpops[demo]'"
+    ) from exc
 
 from .._engine import Engine
 
