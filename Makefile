@@ -4,14 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint format bench demo docs docs-serve soak clean
+.PHONY: venv test lint format bench demo docs docs-serve soak clean dist
 
 venv: $(STAMP)
 
+# pip 25.1 is the first to install a [dependency-groups] group (--group dev).
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,docs,demo]'
+	$(BIN)/python -m pip install --quiet --upgrade 'pip>=25.1'
+	$(BIN)/python -m pip install --quiet -e '.[docs,demo]' --group dev
 	touch $(STAMP)
 
 test: $(STAMP)
@@ -43,5 +44,11 @@ soak: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m httpops.demo
 
+# The sdist and wheel as they would be published, checked by twine (metadata, README).
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist site *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,7 +1,7 @@
 """httpops: non-blocking HTTP, downloads and WebSockets for game loops and scripts.
 
 Worker threads do the blocking network work; every callback runs on the
-thread that calls :func:`poll` (or ``Engine.poll``/``wait``).
+thread that calls [`poll`][httpops.poll] (or ``Engine.poll``/``wait``).
 
 Quick start::
 
@@ -46,6 +46,7 @@ from ._errors import (
 )
 from ._operation import Operation, State
 from ._response import Headers, Response
+from ._scope import Scope
 from ._version import __version__
 from ._ws_handle import WebSocket
 from ._ws_policy import Reconnect
@@ -81,6 +82,7 @@ __all__ = [
     "ResolveError",
     "Response",
     "Retry",
+    "Scope",
     "State",
     "TLSError",
     "TimeoutError_",

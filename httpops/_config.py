@@ -1,7 +1,7 @@
 """Engine configuration: frozen, validated at construction.
 
 ``Config`` holds the engine-wide defaults. Per-call arguments such as
-``timeout=`` default to :data:`DEFAULT`, which means "use the engine's
+``timeout=`` default to [`DEFAULT`][httpops.DEFAULT], which means "use the engine's
 setting"; that is different from ``None``, which means "disabled".
 """
 
@@ -14,7 +14,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final
+from typing import Final, TypeAlias
+
+import platformdirs
 
 from ._errors import InvalidArgument
 from ._validation import check_headers, check_timeout
@@ -26,7 +28,7 @@ log = logging.getLogger("httpops")
 
 
 class Default(enum.Enum):
-    """Type of :data:`DEFAULT`: "use the engine's setting"."""
+    """Type of [`DEFAULT`][httpops.DEFAULT]: "use the engine's setting"."""
 
     DEFAULT = "DEFAULT"
 
@@ -95,11 +97,36 @@ def backoff_delay(base: float, cap: float, jitter: float, attempt: int, rand: fl
     return delay * (1 - jitter + 2 * jitter * rand)
 
 
-def _default_downloads_dir() -> str:
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(
-        os.path.expanduser("~"), ".local", "share"
-    )
-    return os.path.join(base, "httpops", "downloads")
+#: A file-system path as the standard library takes it: ``str`` or ``os.PathLike``.
+StrPath: TypeAlias = "str | os.PathLike[str]"
+
+
+def default_downloads_dir() -> str:
+    """``<user data dir>/downloads``: the platform's place for an application's files.
+
+    ``~/.local/share/httpops/downloads`` on Linux (``$XDG_DATA_HOME`` wins),
+    ``~/Library/Application Support/httpops/downloads`` on macOS,
+    ``%LOCALAPPDATA%\\httpops\\downloads`` on Windows (from ``platformdirs``).
+    """
+    return os.path.join(platformdirs.user_data_dir("httpops", appauthor=False), "downloads")
+
+
+def default_image_cache_dir() -> str:
+    """``<user cache dir>/images``: a cache the system or the user may clear at any time.
+
+    ``~/.cache/httpops/images`` on Linux (``$XDG_CACHE_HOME`` wins),
+    ``~/Library/Caches/httpops/images`` on macOS,
+    ``%LOCALAPPDATA%\\httpops\\Cache\\images`` on Windows (from ``platformdirs``).
+    """
+    return os.path.join(platformdirs.user_cache_dir("httpops", appauthor=False), "images")
+
+
+def _path_option(name: str, value: object) -> str:
+    """``value`` as a non-empty ``str`` path; accepts ``str`` and ``os.PathLike`` of text."""
+    raw = os.fspath(value) if isinstance(value, (str, os.PathLike)) else value
+    if not isinstance(raw, str) or not raw or "\0" in raw:
+        raise InvalidArgument(f"{name} must be a non-empty str or os.PathLike path, got {value!r}")
+    return raw
 
 
 @dataclass(frozen=True)
@@ -125,20 +152,24 @@ class Config:
             When the CPUs are busy the host's frame goes first.
         max_body_bytes: Limit for bodies held in memory; larger ones fail.
         max_redirects: Redirects followed before failing.
-        verify: True to verify TLS certificates, a CA bundle path to trust
-            that bundle, or False to disable verification (logged).
+        verify: True to verify TLS certificates, a CA bundle path (``str`` or
+            ``os.PathLike``) to trust that bundle, or False to disable
+            verification (logged).
         retry: Retry policy, or None for no retries.
         progress_interval: Minimum seconds between progress events of one
             operation.
         chunk_size: Bytes read from the socket at a time.
-        downloads_dir: Directory that relative download paths resolve under.
+        downloads_dir: Directory that relative download paths resolve under
+            (``str`` or ``os.PathLike``). Default: ``downloads`` in the user
+            data dir (``~/.local/share/httpops/downloads`` on Linux).
         max_download_bytes: Default limit for a download's size, 8 GiB (None:
             none; raise it for bigger files). Counts the bytes stored, which
             are the bytes on the wire (an unasked encoding is not decoded).
         download_deadline: Default deadline for downloads (None: none; the
             stall timeout still applies).
-        image_cache_dir: Directory of the persistent image cache (default:
-            ``<downloads_dir>/../image-cache``).
+        image_cache_dir: Directory of the persistent image cache (``str`` or
+            ``os.PathLike``). Default (None): ``images`` in the user cache dir
+            (``~/.cache/httpops/images`` on Linux).
         websocket_timeout: Default WebSocket connect/handshake timeout.
         ws_ping_interval: Seconds between keep-alive pings (None: no pings).
         ws_ping_timeout: Seconds to wait for a pong before the peer is dead.
@@ -160,14 +191,14 @@ class Config:
     worker_niceness: int = 10
     max_body_bytes: int = 64 * MIB
     max_redirects: int = 10
-    verify: bool | str = True
+    verify: bool | StrPath = True
     retry: Retry | None = None
     progress_interval: float = 0.1
     chunk_size: int = 64 * 1024
-    downloads_dir: str = field(default_factory=_default_downloads_dir)
+    downloads_dir: StrPath = field(default_factory=default_downloads_dir)
     max_download_bytes: int | None = 8 * 1024 * MIB
     download_deadline: float | None = None
-    image_cache_dir: str | None = None
+    image_cache_dir: StrPath | None = None
     websocket_timeout: float = 15.0
     ws_ping_interval: float | None = 20.0
     ws_ping_timeout: float = 10.0
@@ -189,8 +220,13 @@ class Config:
         _check_positive_int("ws_max_message_bytes", self.ws_max_message_bytes)
         if self.max_download_bytes is not None:
             _check_positive_int("max_download_bytes", self.max_download_bytes)
-        if self.image_cache_dir is not None and not isinstance(self.image_cache_dir, str):
-            raise InvalidArgument(f"image_cache_dir must be a path, got {self.image_cache_dir!r}")
+        # Paths are stored as str, whatever os.PathLike they were given as.
+        object.__setattr__(self, "downloads_dir", _path_option("downloads_dir", self.downloads_dir))
+        cache = self.image_cache_dir
+        cache = (
+            default_image_cache_dir() if cache is None else _path_option("image_cache_dir", cache)
+        )
+        object.__setattr__(self, "image_cache_dir", cache)
         check_headers({"User-Agent": self.user_agent})
         object.__setattr__(self, "headers", MappingProxyType(check_headers(self.headers)))
         _check_positive_int("max_workers", self.max_workers)
@@ -212,16 +248,24 @@ class Config:
             raise InvalidArgument(
                 f"progress_interval must be >= 0 seconds, got {self.progress_interval!r}"
             )
-        if not isinstance(self.verify, (bool, str)):
+        if not isinstance(self.verify, (bool, str, os.PathLike)):
             raise InvalidArgument(
                 f"verify must be True, False or a CA bundle path, got {self.verify!r}"
             )
+        if not isinstance(self.verify, bool):
+            object.__setattr__(self, "verify", _path_option("verify", self.verify))
         if isinstance(self.verify, str) and not os.path.exists(self.verify):
             raise InvalidArgument(f"verify: CA bundle {self.verify!r} does not exist")
         if self.retry is not None and not isinstance(self.retry, Retry):
             raise InvalidArgument(f"retry must be a Retry or None, got {self.retry!r}")
-        if not isinstance(self.downloads_dir, str) or not self.downloads_dir:
-            raise InvalidArgument(f"downloads_dir must be a path, got {self.downloads_dir!r}")
+
+    @property
+    def tls_verify(self) -> bool | str:
+        """``verify`` as the TLS layers take it: True, False, or the CA bundle path as str.
+
+        Thread-safety: any thread.
+        """
+        return self.verify if isinstance(self.verify, bool) else os.fspath(self.verify)
 
     def log_insecure(self) -> None:
         """Warn, once per engine, that certificate verification is off."""

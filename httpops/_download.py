@@ -141,7 +141,7 @@ def start_download(
     """
     config = engine.config
     request = engine.build_request("GET", url, identity_headers(headers), None, timeout)
-    target = resolve_target(file, config.downloads_dir)
+    target = resolve_target(file, os.fspath(config.downloads_dir))
     expected = _check_sha256(sha256)
     limit = _check_max_bytes(max_bytes, config)
     if not isinstance(resume, bool):

@@ -3,11 +3,11 @@
 Thread boundary
 ---------------
 * Methods that *start* work (``get``, ``post`` ...) validate their arguments
-  in the caller's thread, register an :class:`Operation` and hand a job to the
-  :class:`~httpops._worker.WorkerPool`. They never block on the network.
-* Jobs run on worker threads (:meth:`Engine._execute`) and end by *claiming*
-  the operation and putting its one :class:`~httpops._events.Completion` on
-  the :class:`~httpops._queue.EventQueue`.
+  in the caller's thread, register an [`Operation`][httpops.Operation] and hand a job to the
+  `WorkerPool`. They never block on the network.
+* Jobs run on worker threads ([`Engine._execute`][httpops.Engine._execute]) and end by *claiming*
+  the operation and putting its one `Completion` on
+  the `EventQueue`.
 * ``poll()``/``wait()`` run on the host's thread and are the only places user
   callbacks run.
 """
@@ -18,7 +18,9 @@ import logging
 import os
 import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ._config import DEFAULT, Config, Default
@@ -86,7 +88,7 @@ class Engine:
         transport: The HTTP transport (defaults to the ``requests`` one).
         clock: Monotonic clock, injectable for tests.
 
-    Use as a context manager, or call :meth:`close` when done.
+    Use as a context manager, or call [`close`][httpops.Engine.close] when done.
     """
 
     def __init__(
@@ -141,7 +143,7 @@ class Engine:
 
     @property
     def closed(self) -> bool:
-        """Whether :meth:`close` was called. Thread-safety: any thread."""
+        """Whether [`close`][httpops.Engine.close] was called. Thread-safety: any thread."""
         return self._closed
 
     def operation(self, op_id: int) -> Operation | None:
@@ -171,7 +173,7 @@ class Engine:
         timeout: float | Default = DEFAULT,
         deadline: float | Default | None = DEFAULT,
     ) -> Operation:
-        """Start a GET; ``op.value`` will be the :class:`Response`.
+        """Start a GET; ``op.value`` will be the [`Response`][httpops.Response].
 
         Args:
             url: Absolute http:// or https:// URL.
@@ -183,7 +185,7 @@ class Engine:
             deadline: Seconds for the whole operation; None for none.
 
         Returns:
-            The :class:`Operation`, at once.
+            The [`Operation`][httpops.Operation], at once.
 
         Raises:
             InvalidURL, InvalidArgument, InvalidCallback, EngineClosed: At the call.
@@ -209,8 +211,8 @@ class Engine:
         """Start a GET whose body is decoded as JSON on the worker.
 
         ``op.value`` is the decoded JSON (None for an empty body); invalid
-        JSON fails the operation with :class:`JSONDecodeError`. Arguments as
-        for :meth:`get`.
+        JSON fails the operation with [`JSONDecodeError`][httpops.JSONDecodeError]. Arguments as
+        for [`get`][httpops.Engine.get].
 
         Thread-safety: any thread.
         """
@@ -233,7 +235,7 @@ class Engine:
         timeout: float | Default = DEFAULT,
         deadline: float | Default | None = DEFAULT,
     ) -> Operation:
-        """Start a POST; ``op.value`` will be the :class:`Response`.
+        """Start a POST; ``op.value`` will be the [`Response`][httpops.Response].
 
         ``data`` is sent as given: ``bytes`` as-is, ``str`` UTF-8 encoded as a
         form body (``application/x-www-form-urlencoded``, as OTClient does),
@@ -293,7 +295,7 @@ class Engine:
     ) -> Operation:
         """Download ``url`` to ``file``, streamed to disk and renamed into place when verified.
 
-        See :mod:`httpops._download` for the full behaviour (temporary file,
+        See `httpops._download` for the full behaviour (temporary file,
         CRC32 and SHA-256, resume, path confinement).
 
         Thread-safety: any thread.
@@ -315,7 +317,7 @@ class Engine:
     ) -> Operation:
         """Download an image into the persistent image cache; ``op.path`` is its file.
 
-        See :mod:`httpops._images`.
+        See `httpops._images`.
 
         Thread-safety: any thread.
         """
@@ -341,7 +343,7 @@ class Engine:
     ) -> WebSocket:
         """Open a WebSocket; returns its handle at once (``send``, ``close``).
 
-        See :mod:`httpops._websocket`.
+        See `httpops._websocket`.
 
         Thread-safety: any thread.
         """
@@ -369,7 +371,7 @@ class Engine:
         ping_interval: float | None | Default = DEFAULT,
         ping_timeout: float | Default = DEFAULT,
     ) -> WebSocket:
-        """:meth:`websocket` with JSON messages, decoded on the session thread.
+        """`websocket` with JSON messages, decoded on the session thread.
 
         Thread-safety: any thread.
         """
@@ -461,7 +463,7 @@ class Engine:
             body=body,
             connect_timeout=connect,
             read_timeout=read,
-            verify=config.verify,
+            verify=config.tls_verify,
             max_redirects=config.max_redirects,
         )
 
@@ -478,8 +480,8 @@ class Engine:
         """Register an operation and queue ``work(ctx)`` for a worker.
 
         This is the extension point the download and image modules build on:
-        ``work`` runs on a worker, returns an :class:`Outcome` or raises an
-        :class:`OperationError`, and the engine turns either into exactly one
+        ``work`` runs on a worker, returns an `Outcome` or raises an
+        [`OperationError`][httpops.OperationError], and the engine turns either into exactly one
         completion.
 
         Raises:
@@ -521,10 +523,10 @@ class Engine:
     ) -> Operation:
         """Register an operation that is driven by its own threads (a WebSocket).
 
-        The caller moves it to running with :meth:`mark_running` and must
-        finish it with :meth:`complete` exactly once. ``on_cancel`` (internal
+        The caller moves it to running with `mark_running` and must
+        finish it with `complete` exactly once. ``on_cancel`` (internal
         code, never user code: quick, non-blocking) is called once, without
-        locks held, if :meth:`cancel` claims the operation.
+        locks held, if [`cancel`][httpops.Engine.cancel] claims the operation.
 
         Raises:
             InvalidCallback, EngineClosed: At the call.
@@ -601,7 +603,7 @@ class Engine:
                     self._running.pop(op.id, None)
 
     def _commit(self, op: Operation) -> bool:
-        """Claim ``op`` for its worker (see :meth:`TaskContext.commit`)."""
+        """Claim ``op`` for its worker (see `TaskContext.commit`)."""
         with self._lock:
             if not op.claim():
                 return False
@@ -624,7 +626,7 @@ class Engine:
 
         Args:
             committed: The caller already holds the claim (its task called
-                :meth:`TaskContext.commit`), so the completion is queued as is.
+                `TaskContext.commit`), so the completion is queued as is.
 
         Returns:
             True if this call completed it; False if it was already claimed.
@@ -864,7 +866,7 @@ class Engine:
         checksum)``, ``on_download_progress(operation_id, url, progress,
         speed)``, ``on_ws_open``/``on_ws_message``/``on_ws_close``/
         ``on_ws_error(operation_id, message)``. ``err`` is the
-        :class:`OperationError` or None; ``data`` is ``op.value``.
+        [`OperationError`][httpops.OperationError] or None; ``data`` is ``op.value``.
 
         Returns:
             A function that disconnects exactly these listeners.
@@ -877,7 +879,7 @@ class Engine:
         return self.listeners.connect(listeners)
 
     def scope(self) -> Scope:
-        """A :class:`Scope` whose operations are canceled and silenced together.
+        """A [`Scope`][httpops.Scope] whose operations are canceled and silenced together.
 
         Thread-safety: any thread.
         """
@@ -898,7 +900,7 @@ class Engine:
         self.events.on_wakeup = wakeup
 
     def add_resource(self, resource: Any) -> None:
-        """Have :meth:`close` call ``resource.close_for_engine(deadline)``.
+        """Have [`close`][httpops.Engine.close] call ``resource.close_for_engine(deadline)``.
 
         Thread-safety: any thread.
         """
@@ -908,7 +910,7 @@ class Engine:
             self._resources.append(resource)
 
     def remove_resource(self, resource: Any) -> None:
-        """Forget a resource registered with :meth:`add_resource`. Thread-safety: any."""
+        """Forget a resource registered with `add_resource`. Thread-safety: any."""
         with self._lock:
             if resource in self._resources:
                 self._resources.remove(resource)
@@ -928,6 +930,7 @@ class Engine:
             self._closed = True
             live = list(self._live.values())
             resources, self._resources = self._resources, []
+        self.events.warn_after = None  # completions left after close() need no poll()
         deadline = self.clock() + timeout
         for op in live:
             self.cancel(op)
@@ -945,6 +948,48 @@ class Engine:
             log.warning(
                 "close(): threads still blocked in the network after %ss: %s", timeout, names
             )
+
+    # -- an engine that was never closed ----------------------------------------------------
+
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        # Like an unclosed file: say so, then stop what the engine started without
+        # waiting. The garbage collector may run this on any thread, also on one of
+        # this engine's own workers, which cannot join itself.
+        if getattr(self, "_closed", True):  # closed, or __init__ failed half-way
+            return
+        live = len(self._live)
+        detail = f" with {live} live operation(s), now canceled" if live else ""
+        try:
+            _warn(
+                f"httpops.Engine was never closed{detail}: call engine.close() or use "
+                "'with httpops.Engine() as engine:'",
+                ResourceWarning,
+                source=self,
+            )
+        finally:  # also when warnings are errors (pytest -W error)
+            self._abandon()
+
+    def _abandon(self) -> None:
+        """close() without waiting for any thread (for ``__del__``)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            live = list(self._live.values())
+            resources, self._resources = self._resources, []
+        for op in live:
+            self.cancel(op)
+        now = self.clock()  # a deadline already passed: stop everything, join nothing
+        stops: list[Callable[[], object]] = [partial(r.close_for_engine, now) for r in resources]
+        stops += [
+            partial(pool.shutdown, now, self.clock) for pool in (self._pool, self._download_pool)
+        ]
+        stops.append(self.transport.close)
+        for stop in stops:
+            try:
+                stop()
+            except Exception:  # a thread that cannot join itself; its stop marker is queued
+                log.debug("closing an abandoned engine: %r failed", stop, exc_info=True)
 
     def threads(self) -> list[threading.Thread]:
         """Worker threads this engine started (for leak checks). Thread-safety: any."""

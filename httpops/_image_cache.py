@@ -1,6 +1,6 @@
 """The image cache on disk: one file per URL plus a JSON metadata file, and image sniffing.
 
-Layout of ``Config.image_cache_dir`` (default ``<downloads_dir>/../image-cache``)::
+Layout of ``Config.image_cache_dir`` (default ``images`` in the user cache dir)::
 
     <key>.png     the image, with the extension of its real type
     <key>.json    {"url", "file", "etag", "last_modified", "crc32", "size"}

@@ -43,7 +43,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from ._config import DEFAULT, Default
+from ._config import DEFAULT, Default, default_image_cache_dir
 from ._download import store_as_sent
 from ._errors import (
     Canceled,
@@ -111,11 +111,6 @@ def start_image(
     return service.request(request, callback, key)
 
 
-def default_cache_dir(downloads_dir: str) -> str:
-    """``<downloads_dir>/../image-cache``, the default ``Config.image_cache_dir``."""
-    return os.path.join(os.path.dirname(os.path.abspath(downloads_dir)), "image-cache")
-
-
 class _Flight:
     """One fetch of a URL (for one cache key) and the caller operations waiting for it.
 
@@ -143,7 +138,7 @@ class ImageService:
         self._transport = engine.transport
         self._retry = config.retry
         self._chunk = config.chunk_size
-        self.store = ImageStore(config.image_cache_dir or default_cache_dir(config.downloads_dir))
+        self.store = ImageStore(os.fspath(config.image_cache_dir or default_image_cache_dir()))
         # Images are small and a 304 reads one back whole: never more than a body in memory.
         limit = config.max_body_bytes
         if config.max_download_bytes is not None:

@@ -90,13 +90,13 @@ class Operation:
         kind: ``"get"``, ``"post"``, ``"download"``, ``"image"`` or ``"websocket"``.
         method: The HTTP method (``"GET"``, ``"POST"`` ...), ``"WS"`` for sockets.
         url: The URL as given.
-        state: A :class:`State`.
+        state: A [`State`][httpops.State].
         progress: 0-100, or None while the total size is unknown.
         received: Bytes received so far (sent, while a POST body uploads).
         total: Expected bytes, or None when unknown.
         speed: Smoothed transfer rate in bytes per second.
-        error: The :class:`~httpops.OperationError` once failed or canceled.
-        response: The :class:`~httpops.Response` (also kept on HTTP errors).
+        error: The [`OperationError`][httpops.OperationError] once failed or canceled.
+        response: The [`Response`][httpops.Response] (also kept on HTTP errors).
         value: The result: the Response, decoded JSON, or a download's path.
         path: A download's final path.
         checksum: A download's CRC32, as 8 lowercase hex digits.
@@ -162,7 +162,7 @@ class Operation:
     # -- state machine (called by the engine; see module docstring) --------------------
 
     def move_to(self, new: State) -> None:
-        """Change state, enforcing :data:`TRANSITIONS`."""
+        """Change state, enforcing `TRANSITIONS`."""
         if new not in TRANSITIONS[self.state]:
             raise IllegalTransition(f"operation {self.id}: {self.state} -> {new} is not allowed")
         self.state = new
@@ -226,7 +226,7 @@ class Operation:
         return self.state in TERMINAL
 
     def cancel(self) -> bool:
-        """Cancel the operation; see :meth:`Engine.cancel`.
+        """Cancel the operation; see [`Engine.cancel`][httpops.Engine.cancel].
 
         Returns:
             True if this call canceled it, False if it had already finished.
@@ -244,7 +244,7 @@ class Operation:
             timeout: Seconds to wait, or None to wait as long as it takes.
 
         Returns:
-            ``value``: the Response, decoded JSON, or a download's path.
+            The value (the Response, decoded JSON, or a download's path).
 
         Raises:
             OperationError: The operation failed or was canceled.

@@ -40,7 +40,7 @@ class WebSocket:
     Attributes:
         id: The operation id (unique in the engine).
         url: The URL as given.
-        operation: The :class:`~httpops.Operation`; it completes when the
+        operation: The [`Operation`][httpops.Operation]; it completes when the
             socket is closed (``op.value`` is ``(code, reason)``).
         state: ``"connecting"``, ``"open"``, ``"reconnecting"``,
             ``"closing"`` or ``"closed"``; changes on the polling thread.
@@ -49,7 +49,7 @@ class WebSocket:
 
     Callbacks (each optional, all run on the polling thread):
         ``on_open(ws, reconnected)``, ``on_message(ws, message)``,
-        ``on_error(ws, error)`` with an :class:`~httpops.OperationError`, and
+        ``on_error(ws, error)`` with an [`OperationError`][httpops.OperationError], and
         ``on_close(ws, code, reason)`` exactly once at the end.
     """
 

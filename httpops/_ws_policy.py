@@ -1,10 +1,10 @@
 """Reconnect: the opt-in policy a WebSocket session follows when its connection is lost (pure).
 
-Also here, :class:`PingClock`: the keep-alive arithmetic of one connection.
+Also here, `PingClock`: the keep-alive arithmetic of one connection.
 
 The session thread asks the reconnect policy two questions and nothing else: *may I
-try again after this failure?* (:meth:`Reconnect.should_retry`) and *how long
-do I wait first?* (:meth:`Reconnect.delay`). Keeping the arithmetic here,
+try again after this failure?* (`Reconnect.should_retry`) and *how long
+do I wait first?* ([`Reconnect.delay`][httpops.Reconnect.delay]). Keeping the arithmetic here,
 without sockets, lets it be tested with a table of inputs.
 """
 
@@ -117,7 +117,7 @@ class PingClock:
         self.sent_at: float | None = None
 
     def check(self, now: float, last_pong: float, paused: bool) -> tuple[Any, float | None]:
-        """The job due now (:data:`PING`, :data:`DEAD` or None) and how long to sleep otherwise.
+        """The job due now (`PING`, `DEAD` or None) and how long to sleep otherwise.
 
         Args:
             now: ``time.monotonic()``.

@@ -391,7 +391,7 @@ class Session:
         self.engine.events.put(event)
 
     def _connect(self) -> tuple[AbortableWebSocket | None, OperationError | None]:
-        ws = new_socket(self.url, self.engine.config.verify)
+        ws = new_socket(self.url, self.engine.config.tls_verify)
         with self._lock:
             if self._stopping:
                 return None, None

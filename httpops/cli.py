@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from ._config import Config
+from ._download_paths import resolve_target
 from ._engine import Engine
 from ._errors import HttpopsError, InvalidArgument, UsageError
 from ._operation import Operation
@@ -105,18 +106,43 @@ def _sha256_of(path: str) -> str:
     return digest.hexdigest()
 
 
+def _stopped_early(engine: Engine, op: Operation, target: str) -> None:
+    """Cancel ``op``, let its worker tidy up, and say what was kept for a resume."""
+    op.cancel()
+    engine.close()  # joins the worker: the temporary file is kept or removed by now
+    part = resolve_target(target, os.getcwd()).part_path()
+    if os.path.exists(part):
+        size = os.path.getsize(part)
+        note = f"the partial file {part} ({size} bytes) is kept: run the same command to resume"
+    else:
+        note = "nothing was kept to resume from (the server sent no ETag or Last-Modified)"
+    print(_one_line(note), file=sys.stderr, flush=True)
+
+
 def cmd_download(engine: Engine, args: argparse.Namespace) -> int:
-    """``httpops download URL FILE [--sha256 HEX]`` with a progress line on stderr."""
+    """``httpops download URL FILE [--sha256 HEX]`` with a progress line on stderr.
+
+    It waits as long as the download makes progress (the engine's stall
+    timeout still applies) unless ``--wait`` limits it; stopped early by
+    ``--wait`` or Ctrl-C, it keeps the partial file for the next run to resume.
+    """
     progress = DownloadProgress(sys.stderr)
+    target = os.path.abspath(args.file)
     op = engine.download(
-        args.url, os.path.abspath(args.file), on_progress=progress.update,
+        args.url, target, on_progress=progress.update,
         sha256=args.sha256, resume=True, headers=_headers(args.header),
     )  # fmt: skip
-    done = engine.wait(op, timeout=args.wait)
+    try:
+        done = engine.wait(op, timeout=args.wait)
+    except KeyboardInterrupt:
+        progress.finish(None)
+        _stopped_early(engine, op, target)
+        return 130
     progress.finish(op if done and op.error is None else None)
     if not done:
-        op.cancel()
-        return _fail(f"GET {args.url}: no result within {args.wait:g}s")
+        code = _fail(f"GET {args.url}: no result within {args.wait:g}s")
+        _stopped_early(engine, op, target)
+        return code
     if op.error is not None:
         return _fail(op.error)
     assert op.path is not None
@@ -233,9 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=help_text, description=help_text)
         return cmd
 
-    def network_options(cmd: argparse.ArgumentParser) -> None:
+    def network_options(cmd: argparse.ArgumentParser, wait: float | None = 60.0) -> None:
         cmd.add_argument("-H", "--header", action="append", default=[], help="'Name: value'")
-        cmd.add_argument("--wait", type=float, default=60.0, help="seconds to wait (60)")
+        shown = "no limit: as long as data arrives" if wait is None else f"{wait:g}"
+        cmd.add_argument("--wait", type=float, default=wait, help=f"seconds to wait ({shown})")
         cmd.add_argument("--insecure", action="store_true", help="do not verify TLS (logged)")
         cmd.add_argument("--cacert", help="trust this CA bundle (PEM)")
         cmd.add_argument("-v", "--verbose", action="store_true", help="print error bodies")
@@ -255,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("url")
     download.add_argument("file")
     download.add_argument("--sha256", help="expected SHA-256 (hex); mismatch fails")
-    network_options(download)
+    network_options(download, wait=None)
 
     ws = add("ws", "open a WebSocket: lines typed are sent, messages printed")
     ws.add_argument("url")

@@ -50,10 +50,10 @@ def data_of(value: Any) -> Any:
 
 
 class HTTPFacade(DownloadFacadeMixin, WebSocketFacadeMixin):
-    """The seed's ``HTTP`` table over an :class:`Engine`.
+    """The seed's ``HTTP`` table over an [`Engine`][httpops.Engine].
 
     Args:
-        engine: The engine to use; None binds to :func:`default_engine` at
+        engine: The engine to use; None binds to [`default_engine`][httpops.default_engine] at
             first use (and again if that engine was closed and replaced).
 
     Attributes:
@@ -240,7 +240,7 @@ class HTTPFacade(DownloadFacadeMixin, WebSocketFacadeMixin):
         self.customHeaders.update(check_headers(headers))
 
     def setTimeout(self, seconds: float) -> None:
-        """Set :attr:`timeout` after validating it. Thread-safety: the polling thread."""
+        """Set `timeout` after validating it. Thread-safety: the polling thread."""
         self.timeout = check_timeout("timeout", seconds, allow_none=False)
 
 

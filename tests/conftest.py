@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +22,30 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
             return True
         tick.wait(0.005)
     return condition()
+
+
+# Where the platform's per-user directories come from (platformdirs reads these).
+_HOME_VARIABLES = ("XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Point HOME and the XDG directories at a temporary home for the whole run.
+
+    Engines created with a default ``Config()`` put downloads in the user data
+    dir and images in the user cache dir; in the test suite both are under
+    this directory, never under the real home (subprocesses inherit it too).
+    """
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", str(home))
+        patch.setenv("USERPROFILE", str(home))  # Windows' home
+        for name in _HOME_VARIABLES:
+            patch.setenv(name, str(home / name.lower()))
+        for name in ("APPDATA", "LOCALAPPDATA"):  # Windows' user data and cache
+            patch.setenv(name, str(home / name.lower()))
+        assert os.path.expanduser("~") == str(home)
+        yield home
 
 
 def _httpops_threads() -> set[threading.Thread]:

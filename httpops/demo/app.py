@@ -30,6 +30,11 @@ from .summary import summary_lines
 __all__ = ["build_parser", "main", "run_demo", "serve_forever"]
 
 MODES = ("auto", "plain", "rich", "window")
+# What a missing optional package costs, and the extra that brings it.
+NO_WEBSOCKETS = (
+    "WebSocket endpoints are off: the 'websockets' package is missing; pip install 'httpops[demo]'"
+)
+NO_RICH = "no live panel: the 'rich' package is missing; pip install 'httpops[demo]'"
 
 
 def _make_view(mode: str, out: TextIO, save_frame: str | None) -> View:
@@ -41,6 +46,7 @@ def _make_view(mode: str, out: TextIO, save_frame: str | None) -> View:
 
             from .panel import RichView
         except ImportError:  # the demo extra is not installed: plain lines still work
+            print(f"demo: {NO_RICH}; plain lines instead", file=out)
             return PlainView(out)
         return RichView(Console(file=out))
     if mode == "window":
@@ -81,6 +87,8 @@ def run_demo(
     view = _make_view(mode, out, save_frame)
     with DemoServer() as server, tempfile.TemporaryDirectory(prefix="httpops-demo-") as tmp:
         print(f"demo server on {server.base_url}; {fps:g} fps for {seconds:g} s", file=out)
+        if not server.ws_url:
+            print(f"demo: no WebSocket chat. {NO_WEBSOCKETS}", file=out)
         downloads = os.path.join(tmp, "downloads")
         config = httpops.Config(
             downloads_dir=downloads, image_cache_dir=os.path.join(tmp, "image-cache")
@@ -120,7 +128,7 @@ def serve_forever(port: int = 0, out: TextIO = sys.stdout) -> int:
 
     The first line is ``httpops demo server on http://127.0.0.1:<port>``;
     with ``websockets`` installed the second is ``WebSocket server on
-    ws://127.0.0.1:<port>``.
+    ws://127.0.0.1:<port>``, without it a line on stderr names the extra.
 
     Returns:
         0, the exit code.
@@ -131,6 +139,8 @@ def serve_forever(port: int = 0, out: TextIO = sys.stdout) -> int:
         print(f"httpops demo server on {server.base_url} (Ctrl-C to stop)", file=out)
         if server.ws_url:
             print(f"WebSocket server on {server.ws_url}", file=out)
+        else:
+            print(f"httpops: {NO_WEBSOCKETS}", file=sys.stderr)
         for route, what in ROUTES.items():
             print(f"  {server.base_url}{route:<24} {what}", file=out)
         if server.ws_url:

@@ -86,7 +86,7 @@ class AsyncioAdapter:
                 future.set_result(None)
 
     async def wait(self, op: Any, timeout: float | None = None) -> Any:
-        """Await ``op`` (an :class:`~httpops.Operation` or WebSocket handle) without blocking.
+        """Await ``op`` (an [`Operation`][httpops.Operation] or WebSocket handle) without blocking.
 
         Returns:
             ``op.value`` (the Response, decoded JSON, a download's path).

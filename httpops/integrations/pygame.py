@@ -20,7 +20,7 @@ depend on it: results are delivered by ``poll()``, which the game calls
 every frame (or after every ``event.wait`` with a timeout) anyway.
 
 Threads: the hook runs on a worker thread; ``pygame.event.post`` is
-thread-safe (SDL's ``SDL_PushEvent``). :meth:`PygameWakeup.poll` runs on the
+thread-safe (SDL's ``SDL_PushEvent``). `PygameWakeup.poll` runs on the
 game's thread.
 """
 
@@ -28,7 +28,12 @@ from __future__ import annotations
 
 import threading
 
-import pygame
+try:
+    import pygame
+except ImportError as exc:
+    raise ImportError(
+        "httpops.integrations.pygame needs pygame-ce (or pygame): pip install 'httpops[demo]'"
+    ) from exc
 
 from .._engine import Engine
 
@@ -36,7 +41,7 @@ __all__ = ["PygameWakeup"]
 
 
 class PygameWakeup:
-    """Posts a wake-up hint event for ``engine``; :meth:`poll` delivers the results.
+    """Posts a wake-up hint event for ``engine``; `poll` delivers the results.
 
     Args:
         engine: The engine to watch. Its wake-up hook is replaced.

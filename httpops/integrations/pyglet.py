@@ -10,7 +10,7 @@
 
 arcade runs on pyglet's clock (``arcade.schedule`` is
 ``pyglet.clock.schedule_interval``), so the same call works in an arcade
-game; or poll from ``on_update``. pyglet is imported when :func:`schedule`
+game; or poll from ``on_update``. pyglet is imported when `schedule`
 is called, so importing this module never needs pyglet.
 
 Threads: pyglet calls the scheduled function on the thread that runs its
@@ -48,12 +48,13 @@ def schedule(
 
     Raises:
         ValueError: ``interval`` is not a positive number.
+        ImportError: No ``clock`` was given and pyglet is not installed.
 
     Thread-safety: the thread that runs pyglet's clock.
     """
     if not isinstance(interval, (int, float)) or not interval > 0:
         raise ValueError(f"interval must be a number of seconds > 0, got {interval!r}")
-    target = clock if clock is not None else importlib.import_module("pyglet.clock")
+    target = clock if clock is not None else _pyglet_clock()
 
     def tick(_dt: float) -> None:
         engine.poll(budget=budget)
@@ -64,3 +65,10 @@ def schedule(
         target.unschedule(tick)
 
     return unschedule
+
+
+def _pyglet_clock() -> Any:
+    try:
+        return importlib.import_module("pyglet.clock")
+    except ImportError as exc:
+        raise ImportError("httpops.integrations.pyglet needs pyglet: pip install pyglet") from exc

@@ -36,6 +36,7 @@ EXPECTED = [
     "ResolveError",
     "Response",
     "Retry",
+    "Scope",
     "State",
     "TLSError",
     "TimeoutError_",
