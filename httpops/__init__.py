@@ -13,6 +13,8 @@ Quick start::
             engine.poll()          # once per frame in a game loop
 """
 
+import typing as _typing
+
 from ._config import DEFAULT, Config, Retry
 from ._default import close_default_engine, default_engine, poll
 from ._engine import Engine
@@ -33,10 +35,10 @@ from ._errors import (
     InvalidURL,
     JSONDecodeError,
     OperationError,
+    OperationTimeout,
     ReadTimeout,
     ReentrantPollError,
     ResolveError,
-    TimeoutError_,
     TLSError,
     TooManyRedirects,
     TransportError,
@@ -75,6 +77,7 @@ __all__ = [
     "JSONDecodeError",
     "Operation",
     "OperationError",
+    "OperationTimeout",
     "ReadTimeout",
     "Reconnect",
     "ReentrantPollError",
@@ -83,7 +86,6 @@ __all__ = [
     "Retry",
     "State",
     "TLSError",
-    "TimeoutError_",
     "TooManyRedirects",
     "TransportError",
     "UsageError",
@@ -95,3 +97,14 @@ __all__ = [
     "default_engine",
     "poll",
 ]
+
+# Deprecated names (``TimeoutError_``) still resolve for one release, with a
+# DeprecationWarning; type checkers see them marked deprecated.
+if _typing.TYPE_CHECKING:
+    from ._errors import TimeoutError_  # noqa: F401
+else:
+
+    def __getattr__(name: str) -> _typing.Any:
+        from ._errors import deprecated_name
+
+        return deprecated_name(__name__, name)

@@ -38,11 +38,19 @@ when the caller asks for the result (``op.result()``).
 
 Every operation error carries ``method`` and ``url`` and its message names
 them, e.g. ``connection error: GET http://127.0.0.1:9/x: connection refused``.
+
+Two timeouts, told apart by ``except`` without subtlety: ``WaitTimeout`` (a
+builtin ``TimeoutError``, as ``concurrent.futures`` raises from
+``result(timeout)``) means *your wait* ran out and the operation goes on;
+``OperationTimeout`` (not a builtin ``TimeoutError``) means *the operation*
+failed because the network was too slow. The old name ``TimeoutError_`` is
+a deprecated alias of ``OperationTimeout`` for one release.
 """
 
 from __future__ import annotations
 
 import builtins
+import warnings
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -65,11 +73,11 @@ __all__ = [
     "InvalidURL",
     "JSONDecodeError",
     "OperationError",
+    "OperationTimeout",
     "ReadTimeout",
     "ReentrantPollError",
     "ResolveError",
     "TLSError",
-    "TimeoutError_",
     "TooManyRedirects",
     "TransportError",
     "UsageError",
@@ -170,21 +178,26 @@ class ConnectionDropped(ConnectError):
     """The peer closed the connection before the response was complete."""
 
 
-class TimeoutError_(TransportError, builtins.TimeoutError):
-    """Something took longer than its timeout."""
+class OperationTimeout(TransportError):
+    """The operation ran out of time: connect, stall or deadline.
+
+    Deliberately not a builtin ``TimeoutError``: ``except TimeoutError``
+    around ``op.result(timeout)`` catches only :class:`WaitTimeout` (the wait
+    ran out, the operation goes on), never a network timeout.
+    """
 
     phrase = "timeout"
 
 
-class ConnectTimeout(TimeoutError_):
+class ConnectTimeout(OperationTimeout):
     """The connection was not established within the connect timeout."""
 
 
-class ReadTimeout(TimeoutError_):
+class ReadTimeout(OperationTimeout):
     """No data arrived within the stall (read) timeout."""
 
 
-class DeadlineExceeded(TimeoutError_):
+class DeadlineExceeded(OperationTimeout):
     """The whole operation took longer than its deadline."""
 
 
@@ -244,3 +257,40 @@ class ChecksumMismatch(VerificationError):
 
 class InvalidImage(VerificationError):
     """An image download's body is not an image (e.g. an HTML error page)."""
+
+
+# --- deprecated names, kept for one release ---------------------------------------------
+
+#: Old name -> new name. Reached through the module ``__getattr__`` so that
+#: using an old name warns (DeprecationWarning) once per use site.
+DEPRECATED_NAMES = {"TimeoutError_": "OperationTimeout"}
+
+
+def deprecated_name(module: str, name: str) -> Any:
+    """The object behind a deprecated ``name`` of ``module``, with a DeprecationWarning.
+
+    Raises:
+        AttributeError: ``name`` is not a deprecated name either.
+    """
+    new = DEPRECATED_NAMES.get(name)
+    if new is None:
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    warnings.warn(
+        f"httpops.{name} is deprecated and goes away in the next release; use httpops.{new}",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return globals()[new]
+
+
+if TYPE_CHECKING:
+    from typing_extensions import deprecated
+
+    @deprecated("httpops.TimeoutError_ is deprecated; use httpops.OperationTimeout")
+    class TimeoutError_(OperationTimeout):  # the old name, for type checkers only
+        """Deprecated alias of :class:`OperationTimeout`."""
+
+else:
+
+    def __getattr__(name: str) -> Any:
+        return deprecated_name(__name__, name)
