@@ -9,12 +9,13 @@ Quick start::
 
     with httpops.Engine() as engine:
         op = engine.get_json("http://127.0.0.1:8000/api", lambda op: print(op.value))
-        while not op.done:
+        while not op.done():
             engine.poll()          # once per frame in a game loop
 """
 
 import typing as _typing
 
+from ._as_completed import as_completed
 from ._config import DEFAULT, Config, Retry
 from ._default import close_default_engine, default_engine, poll
 from ._engine import Engine
@@ -93,6 +94,7 @@ __all__ = [
     "WaitTimeout",
     "WebSocket",
     "__version__",
+    "as_completed",
     "close_default_engine",
     "default_engine",
     "poll",

@@ -29,7 +29,7 @@ from ._errors import (
     OperationError,
     ReentrantPollError,
 )
-from ._events import Completion, Event, Progress
+from ._events import Completion, DoneCallback, Event, Progress
 from ._listeners import ListenerRegistry
 from ._operation import TERMINAL, Operation, OperationCallback, State, percent
 from ._queue import EventQueue
@@ -126,6 +126,7 @@ class Engine:
         self._handlers: dict[type, Handler] = {
             Progress: self._dispatch_progress,
             Completion: self._dispatch_completion,
+            DoneCallback: self._dispatch_done_callback,
         }
         # Held while dispatching; _poll_owner is the dispatching thread's ident.
         self._poll_lock = threading.Lock()
@@ -785,6 +786,7 @@ class Engine:
         op.value = event.value
         for name, value in event.extra.items():
             setattr(op, name, value)
+        done_callbacks = op.take_done_callbacks()
         if op.silenced:
             return
         listeners = self.listeners.get(_LISTENERS.get(op.kind, _NO_LISTENERS)[0])
@@ -798,6 +800,12 @@ class Engine:
         # Last, as in http.lua, whose global onGet calls the operation's callback.
         if op.callback is not None:
             self.call_user(op.callback, op)
+        for fn in done_callbacks:  # add_done_callback(), in the order added
+            self.call_user(fn, op)
+
+    def _dispatch_done_callback(self, event: DoneCallback) -> None:
+        if not event.op.silenced:
+            self.call_user(event.fn, event.op)
 
     def wait(self, *ops: Operation, timeout: float | None = None) -> bool:
         """Pump the queue on this thread until every given operation is done.
@@ -812,9 +820,9 @@ class Engine:
         """
         check_timeout("timeout", timeout)
         return self._pump_until(
-            lambda: all(op.done for op in ops),
+            lambda: all(op.done() for op in ops),
             timeout,
-            gather=lambda: sum(not op.done for op in ops) >= 2,
+            gather=lambda: sum(not op.done() for op in ops) >= 2,
         )
 
     def run_until_idle(self, timeout: float | None = None) -> bool:

@@ -18,7 +18,7 @@ when the caller asks for the result (``op.result()``).
     │   └── WaitTimeout             (also TimeoutError) wait()/result() ran out of time
     └── OperationError              delivered as ``op.error``; ``str()`` starts with a
         │                           stable phrase that ported OTClient scripts match
-        ├── Canceled                "canceled"
+        ├── Canceled                "canceled"  (also concurrent.futures.CancelledError)
         ├── TransportError          the connection failed
         │   ├── ResolveError        "resolve error"     DNS lookup failed
         │   ├── ConnectError        "connection error"  refused, reset, unreachable
@@ -50,6 +50,7 @@ a deprecated alias of ``OperationTimeout`` for one release.
 from __future__ import annotations
 
 import builtins
+import concurrent.futures
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -148,8 +149,13 @@ class OperationError(HttpopsError):
         return (type(self), (self.method, self.url, self.detail))
 
 
-class Canceled(OperationError):
-    """The operation was canceled (by ``cancel()`` or ``Engine.close()``)."""
+class Canceled(OperationError, concurrent.futures.CancelledError):
+    """The operation was canceled (by ``cancel()`` or ``Engine.close()``).
+
+    Also a ``concurrent.futures.CancelledError``, what ``Future.result()``
+    raises for a canceled future (never asyncio's ``CancelledError``, which
+    would look like the awaiting task itself was canceled).
+    """
 
     phrase = "canceled"
 

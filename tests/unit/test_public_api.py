@@ -46,6 +46,7 @@ EXPECTED = [
     "WaitTimeout",
     "WebSocket",
     "__version__",
+    "as_completed",
     "close_default_engine",
     "default_engine",
     "poll",
