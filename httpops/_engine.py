@@ -14,6 +14,7 @@ Thread boundary
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -171,6 +172,7 @@ class Engine:
         params: Mapping[str, Any] | None = None,
         timeout: float | Default = DEFAULT,
         deadline: float | Default | None = DEFAULT,
+        raise_for_status: bool = True,
     ) -> Operation:
         """Start a GET; ``op.value`` will be the :class:`Response`.
 
@@ -182,6 +184,11 @@ class Engine:
             params: Query parameters.
             timeout: Connect and stall timeout in seconds (default: the config's).
             deadline: Seconds for the whole operation; None for none.
+            raise_for_status: True (the default, OTClient's rule): a status
+                >= 400 fails the operation with :class:`HTTPStatusError`.
+                False: it is delivered like any other response (for APIs
+                that answer 404/409 with a useful body); check
+                ``response.ok`` or call ``response.raise_for_status()``.
 
         Returns:
             The :class:`Operation`, at once.
@@ -193,7 +200,7 @@ class Engine:
         """
         return self._http(
             "get", "GET", url, None, None, callback, on_progress, headers, params, timeout,
-            deadline, want_json=False,
+            deadline, want_json=False, raise_for_status=raise_for_status,
         )  # fmt: skip
 
     def get_json(
@@ -206,19 +213,21 @@ class Engine:
         params: Mapping[str, Any] | None = None,
         timeout: float | Default = DEFAULT,
         deadline: float | Default | None = DEFAULT,
+        raise_for_status: bool = True,
     ) -> Operation:
         """Start a GET whose body is decoded as JSON on the worker.
 
         ``op.value`` is the decoded JSON (None for an empty body); invalid
         JSON fails the operation with :class:`JSONDecodeError`. Arguments as
-        for :meth:`get`.
+        for :meth:`get`; with ``raise_for_status=False`` the body of an error
+        status is decoded too (``op.response.status`` tells them apart).
 
         Thread-safety: any thread.
         """
         headers = {"Accept": _JSON, **check_headers(headers)}
         return self._http(
             "get", "GET", url, None, None, callback, on_progress, headers, params, timeout,
-            deadline, want_json=True,
+            deadline, want_json=True, raise_for_status=raise_for_status,
         )  # fmt: skip
 
     def post(
@@ -233,6 +242,7 @@ class Engine:
         params: Mapping[str, Any] | None = None,
         timeout: float | Default = DEFAULT,
         deadline: float | Default | None = DEFAULT,
+        raise_for_status: bool = True,
     ) -> Operation:
         """Start a POST; ``op.value`` will be the :class:`Response`.
 
@@ -249,7 +259,7 @@ class Engine:
         body, kind = self._encode_body(data)
         return self._http(
             "post", "POST", url, body, content_type or kind, callback, on_progress, headers,
-            params, timeout, deadline, want_json=False,
+            params, timeout, deadline, want_json=False, raise_for_status=raise_for_status,
         )  # fmt: skip
 
     def post_json(
@@ -263,6 +273,7 @@ class Engine:
         params: Mapping[str, Any] | None = None,
         timeout: float | Default = DEFAULT,
         deadline: float | Default | None = DEFAULT,
+        raise_for_status: bool = True,
     ) -> Operation:
         """POST ``data`` as JSON and decode the JSON answer on the worker.
 
@@ -275,7 +286,7 @@ class Engine:
         headers = {"Accept": _JSON, **check_headers(headers)}
         return self._http(
             "post", "POST", url, body, _JSON, callback, on_progress, headers, params, timeout,
-            deadline, want_json=True,
+            deadline, want_json=True, raise_for_status=raise_for_status,
         )  # fmt: skip
 
     def download(
@@ -409,8 +420,13 @@ class Engine:
         deadline: float | Default | None,
         *,
         want_json: bool,
+        raise_for_status: bool = True,
     ) -> Operation:
         request = self.build_request(method, url, headers, params, timeout, body, content_type)
+        if raise_for_status is not True:
+            if raise_for_status is not False:
+                raise InvalidArgument(f"raise_for_status must be a bool, got {raise_for_status!r}")
+            request = dataclasses.replace(request, raise_for_status=False)
         config = self.config
 
         def work(ctx: TaskContext) -> Outcome:
