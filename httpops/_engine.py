@@ -33,6 +33,7 @@ from ._errors import (
 from ._events import Completion, DoneCallback, Event, Progress
 from ._listeners import ListenerRegistry
 from ._operation import TERMINAL, Operation, OperationCallback, State, percent
+from ._oplog import log_completion
 from ._queue import EventQueue
 from ._requests_transport import RequestsTransport
 from ._response import Response
@@ -803,6 +804,8 @@ class Engine:
         for name, value in event.extra.items():
             setattr(op, name, value)
         done_callbacks = op.take_done_callbacks()
+        if log.isEnabledFor(logging.DEBUG):  # one level check per completion when off
+            log_completion(op, self.clock())
         if op.silenced:
             return
         listeners = self.listeners.get(_LISTENERS.get(op.kind, _NO_LISTENERS)[0])
