@@ -103,7 +103,7 @@ __all__ = [
 # Deprecated names (``TimeoutError_``) still resolve for one release, with a
 # DeprecationWarning; type checkers see them marked deprecated.
 if _typing.TYPE_CHECKING:
-    from ._errors import TimeoutError_  # noqa: F401
+    from ._errors import TimeoutError_ as TimeoutError_
 else:
 
     def __getattr__(name: str) -> _typing.Any:

@@ -20,7 +20,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._config import DEFAULT, Config, Default
 from ._errors import (
@@ -51,6 +51,18 @@ from ._validation import (
 from ._worker import TaskContext, WorkerPool
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._callbacks import (
+        JSONCallback,
+        Listeners,
+        PathCallback,
+        ResponseCallback,
+        WsCloseCallback,
+        WsErrorCallback,
+        WsMessageCallback,
+        WsOpenCallback,
+    )
     from ._ws_handle import WebSocket
     from ._ws_policy import Reconnect
 
@@ -166,15 +178,15 @@ class Engine:
     def get(
         self,
         url: str,
-        callback: OperationCallback | None = None,
+        callback: ResponseCallback | None = None,
         *,
-        on_progress: OperationCallback | None = None,
+        on_progress: ResponseCallback | None = None,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         timeout: float | Default = DEFAULT,
         deadline: float | Default | None = DEFAULT,
         raise_for_status: bool = True,
-    ) -> Operation:
+    ) -> Operation[Response]:
         """Start a GET; ``op.value`` will be the :class:`Response`.
 
         Args:
@@ -207,15 +219,15 @@ class Engine:
     def get_json(
         self,
         url: str,
-        callback: OperationCallback | None = None,
+        callback: JSONCallback | None = None,
         *,
-        on_progress: OperationCallback | None = None,
+        on_progress: JSONCallback | None = None,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         timeout: float | Default = DEFAULT,
         deadline: float | Default | None = DEFAULT,
         raise_for_status: bool = True,
-    ) -> Operation:
+    ) -> Operation[Any]:
         """Start a GET whose body is decoded as JSON on the worker.
 
         ``op.value`` is the decoded JSON (None for an empty body); invalid
@@ -235,16 +247,16 @@ class Engine:
         self,
         url: str,
         data: str | bytes | dict[str, Any] | list[Any] | None = None,
-        callback: OperationCallback | None = None,
+        callback: ResponseCallback | None = None,
         *,
         content_type: str | None = None,
-        on_progress: OperationCallback | None = None,
+        on_progress: ResponseCallback | None = None,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         timeout: float | Default = DEFAULT,
         deadline: float | Default | None = DEFAULT,
         raise_for_status: bool = True,
-    ) -> Operation:
+    ) -> Operation[Response]:
         """Start a POST; ``op.value`` will be the :class:`Response`.
 
         ``data`` is sent as given: ``bytes`` as-is, ``str`` UTF-8 encoded as a
@@ -267,15 +279,15 @@ class Engine:
         self,
         url: str,
         data: Any,
-        callback: OperationCallback | None = None,
+        callback: JSONCallback | None = None,
         *,
-        on_progress: OperationCallback | None = None,
+        on_progress: JSONCallback | None = None,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         timeout: float | Default = DEFAULT,
         deadline: float | Default | None = DEFAULT,
         raise_for_status: bool = True,
-    ) -> Operation:
+    ) -> Operation[Any]:
         """POST ``data`` as JSON and decode the JSON answer on the worker.
 
         Raises:
@@ -294,8 +306,8 @@ class Engine:
         self,
         url: str,
         file: str | os.PathLike[str],
-        callback: OperationCallback | None = None,
-        on_progress: OperationCallback | None = None,
+        callback: PathCallback | None = None,
+        on_progress: PathCallback | None = None,
         *,
         sha256: str | None = None,
         resume: bool = True,
@@ -303,7 +315,7 @@ class Engine:
         headers: Mapping[str, str] | None = None,
         timeout: float | Default = DEFAULT,
         deadline: float | None | Default = DEFAULT,
-    ) -> Operation:
+    ) -> Operation[str]:
         """Download ``url`` to ``file``, streamed to disk and renamed into place when verified.
 
         See :mod:`httpops._download` for the full behaviour (temporary file,
@@ -321,11 +333,11 @@ class Engine:
     def download_image(
         self,
         url: str,
-        callback: OperationCallback | None = None,
+        callback: PathCallback | None = None,
         *,
         headers: Mapping[str, str] | None = None,
         timeout: float | Default = DEFAULT,
-    ) -> Operation:
+    ) -> Operation[str]:
         """Download an image into the persistent image cache; ``op.path`` is its file.
 
         See :mod:`httpops._images`.
@@ -340,10 +352,10 @@ class Engine:
         self,
         url: str,
         *,
-        on_open: Callable[..., Any] | None = None,
-        on_message: Callable[..., Any] | None = None,
-        on_close: Callable[..., Any] | None = None,
-        on_error: Callable[..., Any] | None = None,
+        on_open: WsOpenCallback | None = None,
+        on_message: WsMessageCallback | None = None,
+        on_close: WsCloseCallback | None = None,
+        on_error: WsErrorCallback | None = None,
         timeout: float | Default = DEFAULT,
         json: bool = False,
         headers: Mapping[str, str] | None = None,
@@ -371,10 +383,10 @@ class Engine:
         self,
         url: str,
         *,
-        on_open: Callable[..., Any] | None = None,
-        on_message: Callable[..., Any] | None = None,
-        on_close: Callable[..., Any] | None = None,
-        on_error: Callable[..., Any] | None = None,
+        on_open: WsOpenCallback | None = None,
+        on_message: WsMessageCallback | None = None,
+        on_close: WsCloseCallback | None = None,
+        on_error: WsErrorCallback | None = None,
         timeout: float | Default = DEFAULT,
         headers: Mapping[str, str] | None = None,
         subprotocols: Sequence[str] | None = None,
@@ -882,7 +894,7 @@ class Engine:
 
     # -- listeners and shutdown --------------------------------------------------------
 
-    def connect(self, **listeners: Callable[..., Any]) -> Callable[[], None]:
+    def connect(self, **listeners: Unpack[Listeners]) -> Callable[[], None]:
         """Register global listeners by their seed names (``on_get=...``).
 
         Names and signatures: ``on_get(operation_id, url, err, data)``,
@@ -891,7 +903,9 @@ class Engine:
         checksum)``, ``on_download_progress(operation_id, url, progress,
         speed)``, ``on_ws_open``/``on_ws_message``/``on_ws_close``/
         ``on_ws_error(operation_id, message)``. ``err`` is the
-        :class:`OperationError` or None; ``data`` is ``op.value``.
+        :class:`OperationError` or None; ``data`` is ``op.value``. Type
+        checkers see every name with its signature, so a misspelt name or a
+        listener of the wrong shape fails type checking too.
 
         Returns:
             A function that disconnects exactly these listeners.
@@ -901,7 +915,8 @@ class Engine:
 
         Thread-safety: any thread.
         """
-        return self.listeners.connect(listeners)
+        # At run time any names may arrive (untyped callers): the registry checks them.
+        return self.listeners.connect(cast("dict[str, Callable[..., Any]]", listeners))
 
     def scope(self) -> Scope:
         """A :class:`Scope` whose operations are canceled and silenced together.

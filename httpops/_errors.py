@@ -132,6 +132,9 @@ class OperationError(HttpopsError):
         method: The HTTP method (``"GET"``, ``"WS"`` ...).
         url: The URL the operation was for.
         detail: What happened, in a few words.
+        response: The response, when one arrived (HTTP status errors, invalid
+            JSON), else None.
+        status: The HTTP status of that response, else None.
     """
 
     #: Stable first words of the message; OTClient scripts match on them.
@@ -144,6 +147,11 @@ class OperationError(HttpopsError):
         self.url = url
         self.detail = detail
         super().__init__(f"{self.phrase}: {method} {url}: {detail}")
+
+    @property
+    def status(self) -> int | None:
+        """The HTTP status of the response that came with the failure (None: none came)."""
+        return None if self.response is None else self.response.status
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.method, self.url, self.detail))
@@ -225,10 +233,15 @@ class HTTPStatusError(OperationError):
     def __init__(
         self, method: str, url: str, status: int, response: Response | None = None
     ) -> None:
-        self.status = status
+        self._status = status
         self.response = response
         self.phrase = f"Invalid http status code ({status})"
         super().__init__(method, url, f"HTTP {status}")
+
+    @property
+    def status(self) -> int:
+        """The HTTP status code (kept when pickled, unlike the response)."""
+        return self._status
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.method, self.url, self.status))

@@ -235,7 +235,7 @@ class Operation(Generic[T]):
         self._silenced = False
         # add_done_callback() functions not yet run, and whether poll() took them
         # (both guarded by _callbacks_lock).
-        self._done_callbacks: list[OperationCallback] = []
+        self._done_callbacks: list[Callable[[Operation[T]], object]] = []
         self._callbacks_taken = False
         #: When it was created, on the engine's clock (for the debug log's duration).
         self.started = time.monotonic() if engine is None else engine.clock()
@@ -296,7 +296,7 @@ class Operation(Generic[T]):
         """
         return self._cancel_event.wait(timeout)
 
-    def take_done_callbacks(self) -> list[OperationCallback]:
+    def take_done_callbacks(self) -> list[Callable[[Operation[T]], object]]:
         """Hand the done-callbacks to the dispatching completion, once.
 
         Later :meth:`add_done_callback` calls queue their function for the
@@ -395,7 +395,7 @@ class Operation(Generic[T]):
             raise self.error
         return self.error
 
-    def add_done_callback(self, fn: OperationCallback) -> None:
+    def add_done_callback(self, fn: Callable[[Operation[T]], object]) -> None:
         """Call ``fn(op)`` inside ``poll()`` on the polling thread once the operation is done.
 
         Callbacks run in the order added, after the operation's own callback
