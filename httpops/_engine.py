@@ -815,7 +815,7 @@ class Engine:
         op.value = event.value
         for name, value in event.extra.items():
             setattr(op, name, value)
-        done_callbacks = op.take_done_callbacks()
+        done_callbacks = op._take_done_callbacks()
         if log.isEnabledFor(logging.DEBUG):  # one level check per completion when off
             log_completion(op, self.clock())
         if op.silenced:

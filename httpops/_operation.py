@@ -179,6 +179,7 @@ class Operation(Generic[T]):
         "_done_callbacks",
         "_engine",
         "_silenced",
+        "_started",
         "callback",
         "checksum",
         "error",
@@ -191,7 +192,6 @@ class Operation(Generic[T]):
         "received",
         "response",
         "speed",
-        "started",
         "state",
         "total",
         "url",
@@ -237,8 +237,8 @@ class Operation(Generic[T]):
         # (both guarded by _callbacks_lock).
         self._done_callbacks: list[Callable[[Operation[T]], object]] = []
         self._callbacks_taken = False
-        #: When it was created, on the engine's clock (for the debug log's duration).
-        self.started = time.monotonic() if engine is None else engine.clock()
+        # When it was created, on the engine's clock (the debug log's duration).
+        self._started = time.monotonic() if engine is None else engine.clock()
 
     # -- state machine (called by the engine; see module docstring) --------------------
 
@@ -296,7 +296,7 @@ class Operation(Generic[T]):
         """
         return self._cancel_event.wait(timeout)
 
-    def take_done_callbacks(self) -> list[Callable[[Operation[T]], object]]:
+    def _take_done_callbacks(self) -> list[Callable[[Operation[T]], object]]:
         """Hand the done-callbacks to the dispatching completion, once.
 
         Later :meth:`add_done_callback` calls queue their function for the

@@ -41,5 +41,5 @@ def log_completion(op: Operation, now: float) -> None:
     error = "" if op.error is None else f": {op.error}"
     log.debug(
         "op %d %s %s -> %s %s, %d bytes in %.3f s%s",
-        op.id, op.method, op.url, op.state, status, received, now - op.started, error,
+        op.id, op.method, op.url, op.state, status, received, now - op._started, error,
     )  # fmt: skip

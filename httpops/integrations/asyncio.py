@@ -50,6 +50,8 @@ async def await_operation(op: Operation) -> Any:
         UsageError: No open :class:`AsyncioAdapter` delivers the engine's
             events on the running loop (nothing would ever finish the await).
     """
+    if op.done():
+        return op.result()  # nothing to wait for: no adapter needed
     loop = asyncio.get_running_loop()
     with _adapters_lock:
         adapter = _adapters.get(op._engine) if op._engine is not None else None

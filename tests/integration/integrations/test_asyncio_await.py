@@ -120,3 +120,16 @@ def test_await_without_an_adapter_says_what_is_missing(
         adapter.close()
         adapter_loop.close()
     assert op.result(timeout=10) == {"hello": "world", "n": 1}  # it ran on regardless
+
+
+def test_awaiting_a_finished_operation_needs_no_adapter(
+    make_engine: EngineFactory, http_server: HTTPTestServer
+) -> None:
+    engine = make_engine()
+    op = engine.get_json(http_server.url("/json"))
+    assert engine.wait(op, timeout=10)
+
+    async def main() -> Any:
+        return await op
+
+    assert asyncio.run(main()) == {"hello": "world", "n": 1}
