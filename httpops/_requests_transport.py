@@ -358,7 +358,7 @@ class RequestsStream:
         # The redirects requests followed (their bodies were already drained by it).
         self.history = tuple(
             Response(r.status_code, r.reason or "", Headers(r.headers.items()), b"", r.url,
-                     r.elapsed, method=r.request.method or request.method)
+                     r.elapsed, method=getattr(r.request, "method", None) or request.method)
             for r in resp.history
         )  # fmt: skip
 
