@@ -21,7 +21,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/mypy --strict httpops
+	$(BIN)/mypy --strict httpops tests/typing
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -140,7 +140,7 @@ def per_event_us(kind: str, n: int, repeat: int) -> list[float]:
             elapsed = time.perf_counter() - started
             if dispatched != n:
                 raise RuntimeError(f"poll() dispatched {dispatched} of {n} events")
-            if kind != "progress" and not all(op.done for op in ops):
+            if kind != "progress" and not all(op.done() for op in ops):
                 raise RuntimeError("an operation was not completed by poll()")
             base = _baseline(ops, _noop, 1 + listeners)
             samples.append((elapsed - base) / n * 1e6)

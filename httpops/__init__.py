@@ -9,10 +9,13 @@ Quick start::
 
     with httpops.Engine() as engine:
         op = engine.get_json("http://127.0.0.1:8000/api", lambda op: print(op.value))
-        while not op.done:
+        while not op.done():
             engine.poll()          # once per frame in a game loop
 """
 
+import typing as _typing
+
+from ._as_completed import as_completed
 from ._config import DEFAULT, Config, Retry
 from ._default import close_default_engine, default_engine, poll
 from ._engine import Engine
@@ -33,10 +36,10 @@ from ._errors import (
     InvalidURL,
     JSONDecodeError,
     OperationError,
+    OperationTimeout,
     ReadTimeout,
     ReentrantPollError,
     ResolveError,
-    TimeoutError_,
     TLSError,
     TooManyRedirects,
     TransportError,
@@ -76,6 +79,7 @@ __all__ = [
     "JSONDecodeError",
     "Operation",
     "OperationError",
+    "OperationTimeout",
     "ReadTimeout",
     "Reconnect",
     "ReentrantPollError",
@@ -85,7 +89,6 @@ __all__ = [
     "Scope",
     "State",
     "TLSError",
-    "TimeoutError_",
     "TooManyRedirects",
     "TransportError",
     "UsageError",
@@ -93,7 +96,19 @@ __all__ = [
     "WaitTimeout",
     "WebSocket",
     "__version__",
+    "as_completed",
     "close_default_engine",
     "default_engine",
     "poll",
 ]
+
+# Deprecated names (``TimeoutError_``) still resolve for one release, with a
+# DeprecationWarning; type checkers see them marked deprecated.
+if _typing.TYPE_CHECKING:
+    from ._errors import TimeoutError_ as TimeoutError_
+else:
+
+    def __getattr__(name: str) -> _typing.Any:
+        from ._errors import deprecated_name
+
+        return deprecated_name(__name__, name)

@@ -14,6 +14,7 @@ Thread boundary
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -21,7 +22,7 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._config import DEFAULT, Config, Default
 from ._errors import (
@@ -31,9 +32,10 @@ from ._errors import (
     OperationError,
     ReentrantPollError,
 )
-from ._events import Completion, Event, Progress
+from ._events import Completion, DoneCallback, Event, Progress
 from ._listeners import ListenerRegistry
 from ._operation import TERMINAL, Operation, OperationCallback, State, percent
+from ._oplog import log_completion
 from ._queue import EventQueue
 from ._requests_transport import RequestsTransport
 from ._response import Response
@@ -51,6 +53,18 @@ from ._validation import (
 from ._worker import TaskContext, WorkerPool
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._callbacks import (
+        JSONCallback,
+        Listeners,
+        PathCallback,
+        ResponseCallback,
+        WsCloseCallback,
+        WsErrorCallback,
+        WsMessageCallback,
+        WsOpenCallback,
+    )
     from ._ws_handle import WebSocket
     from ._ws_policy import Reconnect
 
@@ -128,6 +142,7 @@ class Engine:
         self._handlers: dict[type, Handler] = {
             Progress: self._dispatch_progress,
             Completion: self._dispatch_completion,
+            DoneCallback: self._dispatch_done_callback,
         }
         # Held while dispatching; _poll_owner is the dispatching thread's ident.
         self._poll_lock = threading.Lock()
@@ -165,14 +180,15 @@ class Engine:
     def get(
         self,
         url: str,
-        callback: OperationCallback | None = None,
+        callback: ResponseCallback | None = None,
         *,
-        on_progress: OperationCallback | None = None,
+        on_progress: ResponseCallback | None = None,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         timeout: float | Default = DEFAULT,
         deadline: float | Default | None = DEFAULT,
-    ) -> Operation:
+        raise_for_status: bool = True,
+    ) -> Operation[Response]:
         """Start a GET; ``op.value`` will be the [`Response`][httpops.Response].
 
         Args:
@@ -183,6 +199,11 @@ class Engine:
             params: Query parameters.
             timeout: Connect and stall timeout in seconds (default: the config's).
             deadline: Seconds for the whole operation; None for none.
+            raise_for_status: True (the default, OTClient's rule): a status
+                >= 400 fails the operation with [`HTTPStatusError`][httpops.HTTPStatusError].
+                False: it is delivered like any other response (for APIs
+                that answer 404/409 with a useful body); check
+                ``response.ok`` or call ``response.raise_for_status()``.
 
         Returns:
             The [`Operation`][httpops.Operation], at once.
@@ -194,47 +215,50 @@ class Engine:
         """
         return self._http(
             "get", "GET", url, None, None, callback, on_progress, headers, params, timeout,
-            deadline, want_json=False,
+            deadline, want_json=False, raise_for_status=raise_for_status,
         )  # fmt: skip
 
     def get_json(
         self,
         url: str,
-        callback: OperationCallback | None = None,
+        callback: JSONCallback | None = None,
         *,
-        on_progress: OperationCallback | None = None,
+        on_progress: JSONCallback | None = None,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         timeout: float | Default = DEFAULT,
         deadline: float | Default | None = DEFAULT,
-    ) -> Operation:
+        raise_for_status: bool = True,
+    ) -> Operation[Any]:
         """Start a GET whose body is decoded as JSON on the worker.
 
         ``op.value`` is the decoded JSON (None for an empty body); invalid
         JSON fails the operation with [`JSONDecodeError`][httpops.JSONDecodeError]. Arguments as
-        for [`get`][httpops.Engine.get].
+        for [`get`][httpops.Engine.get]; with ``raise_for_status=False`` the body of an error
+        status is decoded too (``op.response.status`` tells them apart).
 
         Thread-safety: any thread.
         """
         headers = {"Accept": _JSON, **check_headers(headers)}
         return self._http(
             "get", "GET", url, None, None, callback, on_progress, headers, params, timeout,
-            deadline, want_json=True,
+            deadline, want_json=True, raise_for_status=raise_for_status,
         )  # fmt: skip
 
     def post(
         self,
         url: str,
         data: str | bytes | dict[str, Any] | list[Any] | None = None,
-        callback: OperationCallback | None = None,
+        callback: ResponseCallback | None = None,
         *,
         content_type: str | None = None,
-        on_progress: OperationCallback | None = None,
+        on_progress: ResponseCallback | None = None,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         timeout: float | Default = DEFAULT,
         deadline: float | Default | None = DEFAULT,
-    ) -> Operation:
+        raise_for_status: bool = True,
+    ) -> Operation[Response]:
         """Start a POST; ``op.value`` will be the [`Response`][httpops.Response].
 
         ``data`` is sent as given: ``bytes`` as-is, ``str`` UTF-8 encoded as a
@@ -250,21 +274,22 @@ class Engine:
         body, kind = self._encode_body(data)
         return self._http(
             "post", "POST", url, body, content_type or kind, callback, on_progress, headers,
-            params, timeout, deadline, want_json=False,
+            params, timeout, deadline, want_json=False, raise_for_status=raise_for_status,
         )  # fmt: skip
 
     def post_json(
         self,
         url: str,
         data: Any,
-        callback: OperationCallback | None = None,
+        callback: JSONCallback | None = None,
         *,
-        on_progress: OperationCallback | None = None,
+        on_progress: JSONCallback | None = None,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         timeout: float | Default = DEFAULT,
         deadline: float | Default | None = DEFAULT,
-    ) -> Operation:
+        raise_for_status: bool = True,
+    ) -> Operation[Any]:
         """POST ``data`` as JSON and decode the JSON answer on the worker.
 
         Raises:
@@ -276,15 +301,15 @@ class Engine:
         headers = {"Accept": _JSON, **check_headers(headers)}
         return self._http(
             "post", "POST", url, body, _JSON, callback, on_progress, headers, params, timeout,
-            deadline, want_json=True,
+            deadline, want_json=True, raise_for_status=raise_for_status,
         )  # fmt: skip
 
     def download(
         self,
         url: str,
         file: str | os.PathLike[str],
-        callback: OperationCallback | None = None,
-        on_progress: OperationCallback | None = None,
+        callback: PathCallback | None = None,
+        on_progress: PathCallback | None = None,
         *,
         sha256: str | None = None,
         resume: bool = True,
@@ -292,7 +317,7 @@ class Engine:
         headers: Mapping[str, str] | None = None,
         timeout: float | Default = DEFAULT,
         deadline: float | None | Default = DEFAULT,
-    ) -> Operation:
+    ) -> Operation[str]:
         """Download ``url`` to ``file``, streamed to disk and renamed into place when verified.
 
         See `httpops._download` for the full behaviour (temporary file,
@@ -310,11 +335,11 @@ class Engine:
     def download_image(
         self,
         url: str,
-        callback: OperationCallback | None = None,
+        callback: PathCallback | None = None,
         *,
         headers: Mapping[str, str] | None = None,
         timeout: float | Default = DEFAULT,
-    ) -> Operation:
+    ) -> Operation[str]:
         """Download an image into the persistent image cache; ``op.path`` is its file.
 
         See `httpops._images`.
@@ -329,10 +354,10 @@ class Engine:
         self,
         url: str,
         *,
-        on_open: Callable[..., Any] | None = None,
-        on_message: Callable[..., Any] | None = None,
-        on_close: Callable[..., Any] | None = None,
-        on_error: Callable[..., Any] | None = None,
+        on_open: WsOpenCallback | None = None,
+        on_message: WsMessageCallback | None = None,
+        on_close: WsCloseCallback | None = None,
+        on_error: WsErrorCallback | None = None,
         timeout: float | Default = DEFAULT,
         json: bool = False,
         headers: Mapping[str, str] | None = None,
@@ -360,10 +385,10 @@ class Engine:
         self,
         url: str,
         *,
-        on_open: Callable[..., Any] | None = None,
-        on_message: Callable[..., Any] | None = None,
-        on_close: Callable[..., Any] | None = None,
-        on_error: Callable[..., Any] | None = None,
+        on_open: WsOpenCallback | None = None,
+        on_message: WsMessageCallback | None = None,
+        on_close: WsCloseCallback | None = None,
+        on_error: WsErrorCallback | None = None,
         timeout: float | Default = DEFAULT,
         headers: Mapping[str, str] | None = None,
         subprotocols: Sequence[str] | None = None,
@@ -410,8 +435,13 @@ class Engine:
         deadline: float | Default | None,
         *,
         want_json: bool,
+        raise_for_status: bool = True,
     ) -> Operation:
         request = self.build_request(method, url, headers, params, timeout, body, content_type)
+        if raise_for_status is not True:
+            if raise_for_status is not False:
+                raise InvalidArgument(f"raise_for_status must be a bool, got {raise_for_status!r}")
+            request = dataclasses.replace(request, raise_for_status=False)
         config = self.config
 
         def work(ctx: TaskContext) -> Outcome:
@@ -787,6 +817,9 @@ class Engine:
         op.value = event.value
         for name, value in event.extra.items():
             setattr(op, name, value)
+        done_callbacks = op._take_done_callbacks()
+        if log.isEnabledFor(logging.DEBUG):  # one level check per completion when off
+            log_completion(op, self.clock())
         if op.silenced:
             return
         listeners = self.listeners.get(_LISTENERS.get(op.kind, _NO_LISTENERS)[0])
@@ -800,6 +833,12 @@ class Engine:
         # Last, as in http.lua, whose global onGet calls the operation's callback.
         if op.callback is not None:
             self.call_user(op.callback, op)
+        for fn in done_callbacks:  # add_done_callback(), in the order added
+            self.call_user(fn, op)
+
+    def _dispatch_done_callback(self, event: DoneCallback) -> None:
+        if not event.op.silenced:
+            self.call_user(event.fn, event.op)
 
     def wait(self, *ops: Operation, timeout: float | None = None) -> bool:
         """Pump the queue on this thread until every given operation is done.
@@ -814,9 +853,9 @@ class Engine:
         """
         check_timeout("timeout", timeout)
         return self._pump_until(
-            lambda: all(op.done for op in ops),
+            lambda: all(op.done() for op in ops),
             timeout,
-            gather=lambda: sum(not op.done for op in ops) >= 2,
+            gather=lambda: sum(not op.done() for op in ops) >= 2,
         )
 
     def run_until_idle(self, timeout: float | None = None) -> bool:
@@ -857,7 +896,7 @@ class Engine:
 
     # -- listeners and shutdown --------------------------------------------------------
 
-    def connect(self, **listeners: Callable[..., Any]) -> Callable[[], None]:
+    def connect(self, **listeners: Unpack[Listeners]) -> Callable[[], None]:
         """Register global listeners by their seed names (``on_get=...``).
 
         Names and signatures: ``on_get(operation_id, url, err, data)``,
@@ -866,7 +905,9 @@ class Engine:
         checksum)``, ``on_download_progress(operation_id, url, progress,
         speed)``, ``on_ws_open``/``on_ws_message``/``on_ws_close``/
         ``on_ws_error(operation_id, message)``. ``err`` is the
-        [`OperationError`][httpops.OperationError] or None; ``data`` is ``op.value``.
+        [`OperationError`][httpops.OperationError] or None; ``data`` is ``op.value``. Type
+        checkers see every name with its signature, so a misspelt name or a
+        listener of the wrong shape fails type checking too.
 
         Returns:
             A function that disconnects exactly these listeners.
@@ -876,7 +917,8 @@ class Engine:
 
         Thread-safety: any thread.
         """
-        return self.listeners.connect(listeners)
+        # At run time any names may arrive (untyped callers): the registry checks them.
+        return self.listeners.connect(cast("dict[str, Callable[..., Any]]", listeners))
 
     def scope(self) -> Scope:
         """A [`Scope`][httpops.Scope] whose operations are canceled and silenced together.

@@ -18,7 +18,7 @@ when the caller asks for the result (``op.result()``).
     │   └── WaitTimeout             (also TimeoutError) wait()/result() ran out of time
     └── OperationError              delivered as ``op.error``; ``str()`` starts with a
         │                           stable phrase that ported OTClient scripts match
-        ├── Canceled                "canceled"
+        ├── Canceled                "canceled"  (also concurrent.futures.CancelledError)
         ├── TransportError          the connection failed
         │   ├── ResolveError        "resolve error"     DNS lookup failed
         │   ├── ConnectError        "connection error"  refused, reset, unreachable
@@ -38,11 +38,20 @@ when the caller asks for the result (``op.result()``).
 
 Every operation error carries ``method`` and ``url`` and its message names
 them, e.g. ``connection error: GET http://127.0.0.1:9/x: connection refused``.
+
+Two timeouts, told apart by ``except`` without subtlety: ``WaitTimeout`` (a
+builtin ``TimeoutError``, as ``concurrent.futures`` raises from
+``result(timeout)``) means *your wait* ran out and the operation goes on;
+``OperationTimeout`` (not a builtin ``TimeoutError``) means *the operation*
+failed because the network was too slow. The old name ``TimeoutError_`` is
+a deprecated alias of ``OperationTimeout`` for one release.
 """
 
 from __future__ import annotations
 
 import builtins
+import concurrent.futures
+import warnings
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -65,11 +74,11 @@ __all__ = [
     "InvalidURL",
     "JSONDecodeError",
     "OperationError",
+    "OperationTimeout",
     "ReadTimeout",
     "ReentrantPollError",
     "ResolveError",
     "TLSError",
-    "TimeoutError_",
     "TooManyRedirects",
     "TransportError",
     "UsageError",
@@ -123,6 +132,9 @@ class OperationError(HttpopsError):
         method: The HTTP method (``"GET"``, ``"WS"`` ...).
         url: The URL the operation was for.
         detail: What happened, in a few words.
+        response: The response, when one arrived (HTTP status errors, invalid
+            JSON), else None.
+        status: The HTTP status of that response, else None.
     """
 
     #: Stable first words of the message; OTClient scripts match on them.
@@ -136,12 +148,22 @@ class OperationError(HttpopsError):
         self.detail = detail
         super().__init__(f"{self.phrase}: {method} {url}: {detail}")
 
+    @property
+    def status(self) -> int | None:
+        """The HTTP status of the response that came with the failure (None: none came)."""
+        return None if self.response is None else self.response.status
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.method, self.url, self.detail))
 
 
-class Canceled(OperationError):
-    """The operation was canceled (by ``cancel()`` or ``Engine.close()``)."""
+class Canceled(OperationError, concurrent.futures.CancelledError):
+    """The operation was canceled (by ``cancel()`` or ``Engine.close()``).
+
+    Also a ``concurrent.futures.CancelledError``, what ``Future.result()``
+    raises for a canceled future (never asyncio's ``CancelledError``, which
+    would look like the awaiting task itself was canceled).
+    """
 
     phrase = "canceled"
 
@@ -170,21 +192,26 @@ class ConnectionDropped(ConnectError):
     """The peer closed the connection before the response was complete."""
 
 
-class TimeoutError_(TransportError, builtins.TimeoutError):
-    """Something took longer than its timeout."""
+class OperationTimeout(TransportError):
+    """The operation ran out of time: connect, stall or deadline.
+
+    Deliberately not a builtin ``TimeoutError``: ``except TimeoutError``
+    around ``op.result(timeout)`` catches only :class:`WaitTimeout` (the wait
+    ran out, the operation goes on), never a network timeout.
+    """
 
     phrase = "timeout"
 
 
-class ConnectTimeout(TimeoutError_):
+class ConnectTimeout(OperationTimeout):
     """The connection was not established within the connect timeout."""
 
 
-class ReadTimeout(TimeoutError_):
+class ReadTimeout(OperationTimeout):
     """No data arrived within the stall (read) timeout."""
 
 
-class DeadlineExceeded(TimeoutError_):
+class DeadlineExceeded(OperationTimeout):
     """The whole operation took longer than its deadline."""
 
 
@@ -206,10 +233,15 @@ class HTTPStatusError(OperationError):
     def __init__(
         self, method: str, url: str, status: int, response: Response | None = None
     ) -> None:
-        self.status = status
+        self._status = status
         self.response = response
         self.phrase = f"Invalid http status code ({status})"
         super().__init__(method, url, f"HTTP {status}")
+
+    @property
+    def status(self) -> int:
+        """The HTTP status code (kept when pickled, unlike the response)."""
+        return self._status
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.method, self.url, self.status))
@@ -244,3 +276,40 @@ class ChecksumMismatch(VerificationError):
 
 class InvalidImage(VerificationError):
     """An image download's body is not an image (e.g. an HTML error page)."""
+
+
+# --- deprecated names, kept for one release ---------------------------------------------
+
+#: Old name -> new name. Reached through the module ``__getattr__`` so that
+#: using an old name warns (DeprecationWarning) once per use site.
+DEPRECATED_NAMES = {"TimeoutError_": "OperationTimeout"}
+
+
+def deprecated_name(module: str, name: str) -> Any:
+    """The object behind a deprecated ``name`` of ``module``, with a DeprecationWarning.
+
+    Raises:
+        AttributeError: ``name`` is not a deprecated name either.
+    """
+    new = DEPRECATED_NAMES.get(name)
+    if new is None:
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    warnings.warn(
+        f"httpops.{name} is deprecated and goes away in the next release; use httpops.{new}",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return globals()[new]
+
+
+if TYPE_CHECKING:
+    from typing_extensions import deprecated
+
+    @deprecated("httpops.TimeoutError_ is deprecated; use httpops.OperationTimeout")
+    class TimeoutError_(OperationTimeout):  # the old name, for type checkers only
+        """Deprecated alias of :class:`OperationTimeout`."""
+
+else:
+
+    def __getattr__(name: str) -> Any:
+        return deprecated_name(__name__, name)

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._errors import HttpopsError
-    from ._operation import Operation, State
+    from ._errors import OperationError
+    from ._operation import Operation, OperationCallback, State
     from ._response import Response
 
-__all__ = ["Completion", "Event", "Progress"]
+__all__ = ["Completion", "DoneCallback", "Event", "Progress"]
 
 
 class Event:
@@ -62,7 +62,19 @@ class Completion(Event):
 
     op: Operation
     state: State
-    error: HttpopsError | None = None
+    error: OperationError | None = None
     response: Response | None = None
     value: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True, eq=False)
+class DoneCallback(Event):
+    """Run ``fn(op)`` for an operation that was already done when it was added.
+
+    Queued by ``Operation.add_done_callback`` so that the function runs at
+    the next ``poll()``, never inside the call that added it.
+    """
+
+    op: Operation
+    fn: OperationCallback

@@ -19,6 +19,13 @@ Who moves it:
   ``response`` and ``error`` change only between its own statements, at the
   moment the callback runs.
 
+The ``concurrent.futures.Future`` protocol reads the same dispatched state:
+``done()``, ``cancelled()`` and ``running()`` change only inside ``poll()``
+(so ``cancel()`` returning True is followed by ``cancelled()`` at the next
+poll); callbacks added with ``add_done_callback()`` run inside ``poll()``,
+after the operation's own callback, and one added to a finished operation
+waits for the next ``poll()`` -- never inside the call that added it.
+
 Exactly-once completion rests on the *claim*: whoever first calls
 ``claim()`` (a worker with a result, or ``cancel()``) enqueues the one
 completion event; every later result is discarded. ``claim()`` is called
@@ -31,14 +38,26 @@ from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+import time
+import warnings
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any, Generic
 
-from ._errors import HttpopsError, WaitTimeout
+from ._errors import InvalidCallback, OperationError, UsageError, WaitTimeout
 
 if TYPE_CHECKING:
+    # A default, so a bare ``Operation`` means ``Operation[Any]`` even under
+    # mypy --strict; at run time a plain TypeVar (no typing_extensions needed).
+    from typing_extensions import TypeVar
+
     from ._engine import Engine
     from ._response import Response
+
+    T = TypeVar("T", default=Any)
+else:
+    from typing import TypeVar
+
+    T = TypeVar("T")
 
 __all__ = ["Operation", "State"]
 
@@ -79,11 +98,62 @@ class IllegalTransition(RuntimeError):
     """An internal state-machine violation (a bug in httpops)."""
 
 
-OperationCallback = Callable[["Operation"], Any]
+#: A per-operation callback: ``callback(op)``, on the polling thread.
+OperationCallback = Callable[["Operation[Any]"], Any]
+
+# Guards every operation's _done_callbacks and _callbacks_taken: add_done_callback()
+# may run on any thread while poll() takes the list on the polling thread.
+_callbacks_lock = threading.Lock()
 
 
-class Operation:
-    """Handle for one request, download or WebSocket.
+class _DoneFlag:
+    """What ``op.done`` is at run time: call it (``op.done()``, the Future protocol).
+
+    ``done`` was a property in 0.1; a bare ``if op.done:`` or ``while not
+    op.done:`` would now test a bound method -- always true -- and a script
+    would silently stop waiting. This object still answers that truthfully,
+    with a DeprecationWarning; type checkers already flag it (truthy-function).
+    """
+
+    __slots__ = ("_op",)
+
+    def __init__(self, op: Operation) -> None:
+        self._op = op
+
+    def __call__(self) -> bool:
+        return self._op.state in TERMINAL
+
+    def __bool__(self) -> bool:
+        warnings.warn(
+            "Operation.done is a method now: call op.done() (a bare op.done stops working "
+            "in the next release)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self._op.state in TERMINAL
+
+    def __repr__(self) -> str:
+        return f"<bound method Operation.done of {self._op!r}>"
+
+
+class _DoneMethod:
+    """Descriptor that hands out a :class:`_DoneFlag` for each ``op.done`` access."""
+
+    def __init__(self, method: Callable[[Operation], bool]) -> None:
+        self.__doc__ = method.__doc__
+        self.__wrapped__ = method
+
+    def __get__(self, op: Operation | None, owner: type | None = None) -> Any:
+        return self if op is None else _DoneFlag(op)
+
+
+class Operation(Generic[T]):
+    """Handle for one request, download or WebSocket; ``T`` is the type of its result.
+
+    ``Operation[Response]`` from ``get``/``post``, ``Operation[Any]`` (decoded
+    JSON) from ``get_json``/``post_json``, ``Operation[str]`` (the path) from
+    ``download``/``download_image``, ``Operation[tuple[int, str]]`` (close
+    code and reason) for a WebSocket.
 
     Attributes:
         id: Unique within its engine, counting from 1, never reused.
@@ -103,10 +173,13 @@ class Operation:
     """
 
     __slots__ = (
+        "_callbacks_taken",
         "_cancel_event",
         "_claimed",
+        "_done_callbacks",
         "_engine",
         "_silenced",
+        "_started",
         "callback",
         "checksum",
         "error",
@@ -147,9 +220,11 @@ class Operation:
         self.received = 0
         self.total: int | None = None
         self.speed = 0.0
-        self.error: HttpopsError | None = None
+        self.error: OperationError | None = None
         self.response: Response | None = None
-        self.value: Any = None
+        # None until it is done (and when it failed); typed as the result for
+        # callbacks, which run once it is done. result() checks.
+        self.value: T = None  # type: ignore[assignment]
         self.path: str | None = None
         self.checksum: str | None = None
         # Set when cancel is requested: workers poll it between chunks.
@@ -158,6 +233,12 @@ class Operation:
         self._claimed = False
         # True once its owner said no callback of it may run any more.
         self._silenced = False
+        # add_done_callback() functions not yet run, and whether poll() took them
+        # (both guarded by _callbacks_lock).
+        self._done_callbacks: list[Callable[[Operation[T]], object]] = []
+        self._callbacks_taken = False
+        # When it was created, on the engine's clock (the debug log's duration).
+        self._started = time.monotonic() if engine is None else engine.clock()
 
     # -- state machine (called by the engine; see module docstring) --------------------
 
@@ -215,15 +296,41 @@ class Operation:
         """
         return self._cancel_event.wait(timeout)
 
-    # -- public API ----------------------------------------------------------------------
+    def _take_done_callbacks(self) -> list[Callable[[Operation[T]], object]]:
+        """Hand the done-callbacks to the dispatching completion, once.
 
-    @property
+        Later :meth:`add_done_callback` calls queue their function for the
+        next ``poll()`` instead.
+
+        Thread-safety: the polling thread, while dispatching the completion.
+        """
+        with _callbacks_lock:
+            self._callbacks_taken = True
+            taken, self._done_callbacks = self._done_callbacks, []
+        return taken
+
+    # -- public API: the concurrent.futures.Future protocol ------------------------------
+
     def done(self) -> bool:
         """True once the completion was dispatched (done, failed or canceled).
+
+        A method, as in ``concurrent.futures.Future``; a bare
+        ``op.done`` still works this release with a DeprecationWarning.
 
         Thread-safety: any thread.
         """
         return self.state in TERMINAL
+
+    if not TYPE_CHECKING:
+        done = _DoneMethod(done)
+
+    def cancelled(self) -> bool:
+        """True once its ``canceled`` completion was dispatched. Thread-safety: any thread."""
+        return self.state is State.CANCELED
+
+    def running(self) -> bool:
+        """True while a worker (or its session) runs it. Thread-safety: any thread."""
+        return self.state is State.RUNNING
 
     def cancel(self) -> bool:
         """Cancel the operation; see [`Engine.cancel`][httpops.Engine.cancel].
@@ -237,7 +344,16 @@ class Operation:
             return False
         return self._engine.cancel(self)
 
-    def result(self, timeout: float | None = None) -> Any:
+    def _wait(self, timeout: float | None) -> None:
+        """Pump the engine until this operation is done; raise WaitTimeout after ``timeout``."""
+        if (
+            self.state not in TERMINAL
+            and self._engine is not None
+            and not self._engine.wait(self, timeout=timeout)
+        ):
+            raise WaitTimeout(f"{self.method} {self.url}: not finished after {timeout} seconds")
+
+    def result(self, timeout: float | None = None) -> T:
         """Wait for the operation, pumping the engine's queue on this thread.
 
         Args:
@@ -247,20 +363,75 @@ class Operation:
             The value (the Response, decoded JSON, or a download's path).
 
         Raises:
-            OperationError: The operation failed or was canceled.
-            WaitTimeout: It did not finish within ``timeout``.
+            OperationError: The operation failed or was canceled (a canceled
+                one raises :class:`~httpops.Canceled`, also a
+                ``concurrent.futures.CancelledError``).
+            WaitTimeout: It did not finish within ``timeout`` (a builtin
+                ``TimeoutError``); the operation goes on.
 
-        Thread-safety: any thread that is not inside a callback.
+        Thread-safety: any thread that is not inside a callback (inside one,
+        only for an operation that is already done).
         """
-        if (
-            not self.done
-            and self._engine is not None
-            and not self._engine.wait(self, timeout=timeout)
-        ):
-            raise WaitTimeout(f"{self.method} {self.url}: not finished after {timeout} seconds")
+        self._wait(timeout)
         if self.error is not None:
             raise self.error
         return self.value
+
+    def exception(self, timeout: float | None = None) -> OperationError | None:
+        """Wait like :meth:`result`, then return the error instead of raising it.
+
+        Returns:
+            The operation's error, or None if it succeeded.
+
+        Raises:
+            Canceled: The operation was canceled (as ``Future.exception`` raises
+                ``CancelledError``).
+            WaitTimeout: It did not finish within ``timeout``.
+
+        Thread-safety: as :meth:`result`.
+        """
+        self._wait(timeout)
+        if self.state is State.CANCELED and self.error is not None:
+            raise self.error
+        return self.error
+
+    def add_done_callback(self, fn: Callable[[Operation[T]], object]) -> None:
+        """Call ``fn(op)`` inside ``poll()`` on the polling thread once the operation is done.
+
+        Callbacks run in the order added, after the operation's own callback
+        and the global listeners. If the operation is already done, ``fn``
+        runs at the next ``poll()``, never inside this call. Like every
+        callback, none runs for an operation silenced by its
+        :class:`~httpops.Scope`.
+
+        Raises:
+            InvalidCallback: ``fn`` is not callable.
+            UsageError: The operation belongs to no engine.
+
+        Thread-safety: any thread.
+        """
+        if not callable(fn):
+            raise InvalidCallback(f"fn must be callable, got {type(fn).__name__}")
+        with _callbacks_lock:
+            if not self._callbacks_taken:
+                self._done_callbacks.append(fn)
+                return
+        if self._engine is None:
+            raise UsageError(f"operation {self.id} belongs to no engine; nothing polls it")
+        from ._events import DoneCallback
+
+        self._engine.events.put(DoneCallback(self, fn))
+
+    def __await__(self) -> Generator[Any, None, T]:
+        """``await op`` under :class:`httpops.integrations.asyncio.AsyncioAdapter`.
+
+        Returns ``value`` or raises the error; canceling the awaiting task
+        cancels the operation.
+        """
+        from .integrations.asyncio import await_operation
+
+        value: T = yield from await_operation(self).__await__()
+        return value
 
     def __repr__(self) -> str:
         return f"<Operation {self.id} {self.method} {self.url} {self.state}>"

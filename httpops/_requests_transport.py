@@ -45,7 +45,7 @@ from ._errors import (
     TLSError,
     TooManyRedirects,
 )
-from ._response import Headers
+from ._response import Headers, Response
 from ._transport import Request, UploadProgress
 
 __all__ = ["RequestsTransport", "translate"]
@@ -363,6 +363,12 @@ class RequestsStream:
         Call before the first read.
         """
         self._decode = False
+        # The redirects requests followed (their bodies were already drained by it).
+        self.history = tuple(
+            Response(r.status_code, r.reason or "", Headers(r.headers.items()), b"", r.url,
+                     r.elapsed, method=getattr(r.request, "method", None) or request.method)
+            for r in resp.history
+        )  # fmt: skip
 
     def read_chunk(self, size: int) -> bytes:
         """Next 1..size body bytes as soon as any arrive; b"" at the end."""

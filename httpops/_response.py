@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import json as _json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
+
+from ._errors import HTTPStatusError
 
 __all__ = ["Headers", "Response", "is_textual"]
 
@@ -68,16 +71,35 @@ class Response:
     operation asked for them (``get_json``; textual bodies), so reading them
     on the host is free. Otherwise they are decoded on first access.
 
+    The habits of ``requests`` and ``httpx`` apply: ``status_code``, ``ok``,
+    ``raise_for_status()``, ``json()``, ``elapsed`` as a ``timedelta``,
+    ``url`` after redirects and ``history``.
+
     Attributes:
-        status: The HTTP status code.
+        status: The HTTP status code (``status_code`` is the same).
         reason: The reason phrase.
         headers: Case-insensitive response headers.
         content: The body bytes.
         url: The final URL, after redirects.
-        elapsed: Seconds from sending the request to the end of the body.
+        elapsed: Time from sending the request to the end of the body, a
+            ``datetime.timedelta``.
+        method: The request's method.
+        history: The redirect responses that led here, oldest first (status,
+            headers and URL; their bodies are not kept). Empty without redirects.
     """
 
-    __slots__ = ("_json", "_text", "content", "elapsed", "headers", "reason", "status", "url")
+    __slots__ = (
+        "_json",
+        "_text",
+        "content",
+        "elapsed",
+        "headers",
+        "history",
+        "method",
+        "reason",
+        "status",
+        "url",
+    )
 
     def __init__(
         self,
@@ -86,21 +108,50 @@ class Response:
         headers: Headers,
         content: bytes,
         url: str,
-        elapsed: float = 0.0,
+        elapsed: float | datetime.timedelta = 0.0,
+        *,
+        method: str = "GET",
+        history: Iterable[Response] = (),
     ) -> None:
         self.status = status
         self.reason = reason
         self.headers = headers
         self.content = content
         self.url = url
+        # Transports measure seconds on a monotonic clock; users get a timedelta.
+        if not isinstance(elapsed, datetime.timedelta):
+            elapsed = datetime.timedelta(seconds=elapsed)
         self.elapsed = elapsed
+        self.method = method
+        self.history: tuple[Response, ...] = tuple(history)
         self._text: str | None = None
         self._json: Any = _NO_VALUE
+
+    @property
+    def status_code(self) -> int:
+        """The HTTP status code: ``status`` under the name ``requests`` uses."""
+        return self.status
 
     @property
     def ok(self) -> bool:
         """True when the status is below 400."""
         return self.status < 400
+
+    def raise_for_status(self) -> Response:
+        """Raise :class:`~httpops.HTTPStatusError` if the status is 400 or more.
+
+        For responses delivered with ``raise_for_status=False``; with the
+        default, such a response already failed the operation.
+
+        Returns:
+            This response, so calls chain: ``resp.raise_for_status().json()``.
+
+        Raises:
+            HTTPStatusError: The status is >= 400 (``err.response`` is this).
+        """
+        if self.status >= 400:
+            raise HTTPStatusError(self.method, self.url, self.status, self)
+        return self
 
     @property
     def is_text(self) -> bool:

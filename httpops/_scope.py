@@ -80,7 +80,7 @@ class Scope:
             if not closed:
                 self._owned[op.id] = handle
                 if len(self._owned) >= self._prune_at:
-                    self._owned = {i: h for i, h in self._owned.items() if not self._op(h).done}
+                    self._owned = {i: h for i, h in self._owned.items() if not self._op(h).done()}
                     self._prune_at = max(64, 2 * len(self._owned))
         if closed:
             self._cancel(handle)
@@ -90,7 +90,7 @@ class Scope:
     def operations(self) -> list[Any]:
         """Owned operations (or WebSocket handles) not yet finished. Thread-safety: any."""
         with self._lock:
-            return [h for h in self._owned.values() if not self._op(h).done]
+            return [h for h in self._owned.values() if not self._op(h).done()]
 
     @staticmethod
     def _op(handle: Any) -> Operation:

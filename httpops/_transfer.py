@@ -78,7 +78,9 @@ class RetryableStatus(Exception):
 def status_error(request: Request, stream: Stream) -> HTTPStatusError:
     """Close ``stream`` and return the HTTPStatusError for its status, body not read."""
     stream.close()
-    response = Response(stream.status, stream.reason, stream.headers, b"", stream.url)
+    response = Response(
+        stream.status, stream.reason, stream.headers, b"", stream.url, method=request.method
+    )
     return HTTPStatusError(request.method, request.url, stream.status, response)
 
 
@@ -324,8 +326,9 @@ def fetch(
         ``want_json``.
 
     Raises:
-        OperationError: Transport failure, status >= 400 (with the response),
-            body too large, or invalid JSON.
+        OperationError: Transport failure, status >= 400 (with the response;
+            unless the request says ``raise_for_status=False``), body too
+            large, or invalid JSON.
     """
 
     def attempt_once(attempt: int) -> Response:
@@ -336,12 +339,15 @@ def fetch(
         finally:
             stream.close()
         response = Response(
-            stream.status, stream.reason, stream.headers, content, stream.url, clock() - started
-        )
+            stream.status, stream.reason, stream.headers, content, stream.url, clock() - started,
+            # getattr: a transport that does not report redirects has no history.
+            method=request.method, history=getattr(stream, "history", ()),
+        )  # fmt: skip
         return response
 
     response = with_retries(ctx, retry, request.method, attempt_once)
-    failed = response.status >= 400
+    # Judged here, once: raise_for_status=False delivers a 4xx/5xx as the value.
+    failed = response.status >= 400 and request.raise_for_status
     # Decode text here, on the worker, whenever the host may read it: an error
     # page is read through err.response, a plain body through op.value.
     if (failed or not want_json) and response.is_text:

@@ -37,6 +37,8 @@ class Request:
         read_timeout: Seconds without a byte before giving up.
         verify: True, False, or a CA bundle path.
         max_redirects: Redirects to follow.
+        raise_for_status: Whether a final status >= 400 fails the operation
+            (judged by :func:`httpops._transfer.fetch`, not by transports).
     """
 
     method: str
@@ -48,6 +50,7 @@ class Request:
     read_timeout: float = 30.0
     verify: bool | str = True
     max_redirects: int = 10
+    raise_for_status: bool = True
 
 
 class Stream(Protocol):

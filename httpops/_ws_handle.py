@@ -137,7 +137,7 @@ class WebSocket:
         """
         # A silenced socket (canceled through a scope or the facade) runs no
         # close callback, so its end shows through the operation instead.
-        return "closed" if self.operation.done else self._state
+        return "closed" if self.operation.done() else self._state
 
     @property
     def undelivered(self) -> int:

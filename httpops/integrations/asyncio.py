@@ -5,9 +5,14 @@
     from httpops.integrations.asyncio import AsyncioAdapter
 
     async def main() -> None:
-        with httpops.Engine() as engine, AsyncioAdapter(engine) as adapter:
-            op = engine.get_json("http://127.0.0.1:8000/api/player/1")
-            player = await adapter.wait(op)     # the event loop keeps running meanwhile
+        with httpops.Engine() as engine, AsyncioAdapter(engine):
+            player = await engine.get_json("http://127.0.0.1:8000/api/player/1")
+            # the event loop keeps running meanwhile; adapter.wait(op, timeout)
+            # is the same with a timeout
+
+Canceling the task that awaits an operation cancels the operation (as
+``asyncio.wait_for`` on a timeout does); a ``timeout`` of ``adapter.wait``
+that runs out leaves it running.
 
 No polling timer: the engine's wake-up hook (called on a worker when its
 queue goes from empty to non-empty) schedules a drain with
@@ -24,12 +29,38 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from typing import Any
 
 from .._engine import Engine
+from .._errors import UsageError
 from .._operation import Operation
 
-__all__ = ["AsyncioAdapter"]
+__all__ = ["AsyncioAdapter", "await_operation"]
+
+# Guards _adapters: which adapter delivers each engine's events (for ``await op``).
+_adapters_lock = threading.Lock()
+_adapters: weakref.WeakKeyDictionary[Engine, AsyncioAdapter] = weakref.WeakKeyDictionary()
+
+
+async def await_operation(op: Operation) -> Any:
+    """What ``await op`` runs: :meth:`AsyncioAdapter.wait` of the op's engine's adapter.
+
+    Raises:
+        UsageError: No open :class:`AsyncioAdapter` delivers the engine's
+            events on the running loop (nothing would ever finish the await).
+    """
+    if op.done():
+        return op.result()  # nothing to wait for: no adapter needed
+    loop = asyncio.get_running_loop()
+    with _adapters_lock:
+        adapter = _adapters.get(op._engine) if op._engine is not None else None
+    if adapter is None or adapter.loop is not loop:
+        raise UsageError(
+            f"await {op!r} needs an open httpops.integrations.asyncio.AsyncioAdapter(engine) "
+            "on the running event loop; create one first"
+        )
+    return await adapter.wait(op)
 
 
 class AsyncioAdapter:
@@ -60,6 +91,8 @@ class AsyncioAdapter:
         self._waiters: set[asyncio.Future[None]] = set()
         self._closed = False
         engine.set_wakeup(self._wake)
+        with _adapters_lock:
+            _adapters[engine] = self
         self._wake()  # events queued before the adapter existed
 
     def _wake(self) -> None:
@@ -95,22 +128,28 @@ class AsyncioAdapter:
             OperationError: The operation failed or was canceled (its error).
             TimeoutError: ``timeout`` seconds passed first (the operation
                 goes on; cancel it if you no longer want it).
+            asyncio.CancelledError: The awaiting task was canceled; so was
+                the operation.
 
         Thread-safety: the event loop's thread.
         """
         operation: Operation = op if isinstance(op, Operation) else op.operation
-        if timeout is None:
-            await self._until_done(operation)
-        else:
-            await asyncio.wait_for(self._until_done(operation), timeout)
+        try:
+            if timeout is None:
+                await self._until_done(operation)
+            else:
+                await asyncio.wait_for(self._until_done(operation), timeout)
+        except asyncio.CancelledError:
+            operation.cancel()  # nobody awaits the result any more
+            raise
         if operation.error is not None:
             raise operation.error
         return operation.value
 
     async def _until_done(self, operation: Operation) -> None:
-        # op.done only changes inside poll(), i.e. inside a drain on this loop,
+        # op.done() only changes inside poll(), i.e. inside a drain on this loop,
         # and every drain wakes the waiters: no progress is missed.
-        while not operation.done:
+        while not operation.done():
             future: asyncio.Future[None] = self.loop.create_future()
             self._waiters.add(future)
             await future
@@ -119,6 +158,9 @@ class AsyncioAdapter:
         """Remove the wake-up hook; pending waits see no more progress. Thread-safety: any."""
         self._closed = True
         self.engine.set_wakeup(None)
+        with _adapters_lock:
+            if _adapters.get(self.engine) is self:
+                del _adapters[self.engine]
 
     def __enter__(self) -> AsyncioAdapter:
         return self

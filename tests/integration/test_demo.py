@@ -342,7 +342,7 @@ def test_result_timeout_raises_wait_timeout_as_the_scripts_page_says(
     op = engine.get_json(demo_server.url("/api/slow?delay=5"))
     with pytest.raises(httpops.WaitTimeout, match=r"not finished after 0\.1 seconds"):
         op.result(timeout=0.1)
-    assert not op.done
+    assert not op.done()
     assert op.cancel()
     assert engine.wait(op, timeout=5) and op.state is httpops.State.CANCELED
 

@@ -441,7 +441,7 @@ def test_absurd_timeouts_work_or_are_refused_at_the_call(http_server: HTTPTestSe
                 return
             _settle(engine, op)
             if op.error is not None:  # a tiny timeout or deadline: a timeout, said as such
-                assert isinstance(op.error, httpops.TimeoutError_), op.error
+                assert isinstance(op.error, httpops.OperationTimeout), op.error
 
         check()
 

@@ -208,6 +208,6 @@ def test_raise_callback_errors_re_raises_from_poll(
     assert wait_for(lambda: len(engine.events.items) == 2, timeout=5)
     with pytest.raises(ZeroDivisionError, match="for tests"):
         engine.poll()
-    assert first.done  # its state changed before the callback ran
+    assert first.done()  # its state changed before the callback ran
     engine.poll()  # the next tick carries on with what was left
-    assert second.done and ran == ["second"]
+    assert second.done() and ran == ["second"]

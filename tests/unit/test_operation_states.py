@@ -51,7 +51,7 @@ def test_claim_succeeds_once() -> None:
 
 
 def test_done_only_in_terminal_states() -> None:
-    assert [s for s in State if _op_in(s).done] == [State.DONE, State.FAILED, State.CANCELED]
+    assert [s for s in State if _op_in(s).done()] == [State.DONE, State.FAILED, State.CANCELED]
 
 
 def test_result_of_a_detached_failed_operation_raises_its_error() -> None:

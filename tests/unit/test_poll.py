@@ -52,10 +52,10 @@ def test_poll_dispatches_in_order_and_sets_results(make_engine: EngineFactory) -
     engine = make_engine()
     order: list[int] = []
     ops = finished_ops(engine, 3, lambda op: order.append(op.value))
-    assert not any(op.done for op in ops)  # nothing changes before the host polls
+    assert not any(op.done() for op in ops)  # nothing changes before the host polls
     assert engine.poll() == 3
     assert order == [0, 1, 2]
-    assert [op.state for op in ops] == [State.DONE] * 3 and all(op.done for op in ops)
+    assert [op.state for op in ops] == [State.DONE] * 3 and all(op.done() for op in ops)
     assert engine.poll() == 0
 
 
@@ -125,8 +125,8 @@ def test_events_queued_by_callbacks_wait_for_the_next_poll(make_engine: EngineFa
 
     finished_ops(engine, 1, chain)
     assert engine.poll() == 1
-    assert later and not later[0].done
-    assert engine.poll() == 1 and later[0].done
+    assert later and not later[0].done()
+    assert engine.poll() == 1 and later[0].done()
 
 
 def test_reentrant_poll_and_wait_raise(make_engine: EngineFactory) -> None:
@@ -203,10 +203,10 @@ def test_raise_callback_errors_re_raises(make_engine: EngineFactory) -> None:
     ops = finished_ops(engine, 2, callback)
     with pytest.raises(ZeroDivisionError):
         engine.poll()
-    assert ops[0].done and not ops[1].done
+    assert ops[0].done() and not ops[1].done()
     with pytest.raises(ZeroDivisionError):
         engine.poll()  # the rest is still there for the next poll
-    assert ops[1].done
+    assert ops[1].done()
 
 
 def test_listeners_connect_and_disconnect(make_engine: EngineFactory) -> None:

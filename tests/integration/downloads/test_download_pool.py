@@ -18,7 +18,7 @@ def test_a_stalled_download_does_not_hold_up_requests(
     download = engine.download(server.url("/file/stall?pause_after=1000&pause=20"), "stall.bin")
     op = engine.get_json(server.url("/json"))
     assert op.result(timeout=5) == {"hello": "world", "n": 1}
-    assert not download.done
+    assert not download.done()
     names = sorted(t.name for t in engine.threads())
     assert names == ["httpops-download-1", "httpops-worker-1"]
     download.cancel()

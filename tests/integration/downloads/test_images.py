@@ -85,7 +85,7 @@ def test_cached_url_completes_on_the_next_poll_without_a_request(
     server.clear()
     calls: list[httpops.Operation] = []
     op = dl_engine.download_image(url, calls.append)
-    assert calls == [] and not op.done  # never inside the call
+    assert calls == [] and not op.done()  # never inside the call
     assert dl_engine.poll() == 1
     assert calls == [op]
     assert op.path == first.path and op.checksum == first.checksum
@@ -179,4 +179,4 @@ def test_facade_cancel_of_an_image_runs_no_callback(
     op = http.operations[op_id]
     assert http.cancel(op_id)
     assert dl_engine.run_until_idle(timeout=10)
-    assert op.done and calls == [] and http.images == {}
+    assert op.done() and calls == [] and http.images == {}

@@ -76,6 +76,6 @@ def test_no_callback_runs_without_poll(make_engine: EngineFactory, server: HTTPT
     assert server.wait_for_requests(1)
     # The worker finishes on its own; the completion waits in the queue until polled.
     assert wait_for(lambda: any(isinstance(e, Completion) for e in list(engine.events.items)))
-    assert called == [] and not op.done
+    assert called == [] and not op.done()
     assert engine.poll() >= 1
     assert called == [op] and op.state is httpops.State.DONE

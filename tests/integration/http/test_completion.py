@@ -113,4 +113,4 @@ def test_max_events_caps_one_poll(make_engine: EngineFactory, server: HTTPTestSe
     assert engine.poll(max_events=2) == 2
     assert len(engine.events) == waiting - 2
     assert engine.poll() == waiting - 2
-    assert all(op.done for op in ops)
+    assert all(op.done() for op in ops)

@@ -35,7 +35,7 @@ def test_module_poll_dispatches_the_default_engines_events(
 ) -> None:
     done: list[httpops.Operation] = []
     op = httpops.default_engine().get(server.url("/text"), done.append)
-    assert wait_for(lambda: (httpops.poll(), op.done)[1], timeout=10)
+    assert wait_for(lambda: (httpops.poll(), op.done())[1], timeout=10)
     assert done == [op]
 
 

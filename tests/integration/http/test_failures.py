@@ -87,7 +87,7 @@ def test_connect_timeout(engine: httpops.Engine, full_backlog: int) -> None:
     url = f"http://127.0.0.1:{full_backlog}/x"
     err = fail(engine, engine.get(url, timeout=0.3))
     assert isinstance(err, httpops.ConnectTimeout)
-    assert isinstance(err, TimeoutError)
+    assert not isinstance(err, TimeoutError)  # only a wait that ran out is one
     assert str(err) == f"timeout: GET {url}: no connection within 0.3s (connect timeout)"
 
 

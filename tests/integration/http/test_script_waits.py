@@ -43,7 +43,7 @@ def test_wait_returns_false_on_timeout_then_true(
 ) -> None:
     op = engine.get(server.url("/slow?delay=0.3"))
     assert engine.wait(op, timeout=0.05) is False
-    assert not op.done
+    assert not op.done()
     assert engine.wait(op, timeout=10) is True
     assert op.state is httpops.State.DONE
 
@@ -51,7 +51,7 @@ def test_wait_returns_false_on_timeout_then_true(
 def test_wait_for_several_and_none(engine: httpops.Engine, server: HTTPTestServer) -> None:
     ops = [engine.get(server.url(f"/json?i={i}")) for i in range(5)]
     assert engine.wait(*ops, timeout=10)
-    assert all(op.done for op in ops)
+    assert all(op.done() for op in ops)
     assert engine.wait(timeout=0.01) is True  # nothing to wait for
 
 

@@ -60,7 +60,7 @@ def test_failure_is_raised_by_wait_and_timeout_leaves_the_operation_running(
             slow = engine.get(http_server.url("/slow?delay=0.5"))
             with pytest.raises(asyncio.TimeoutError):
                 await adapter.wait(slow, timeout=0.05)
-            assert not slow.done
+            assert not slow.done()
             response = await adapter.wait(slow, timeout=10)
             assert response.status == 200
 

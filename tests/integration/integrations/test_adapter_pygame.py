@@ -67,11 +67,11 @@ def test_delivery_does_not_depend_on_the_hint(
     with PygameWakeup(engine) as wakeup:
         ops = [engine.get(http_server.url("/json")) for _ in range(5)]
         frames = 0
-        while not all(op.done for op in ops) and frames < 600:
+        while not all(op.done() for op in ops) and frames < 600:
             engine.events.wait_nonempty(1 / 60)  # a frame's worth of waiting
             wakeup.poll(budget=0.002)
             frames += 1
-        assert all(op.done and op.error is None for op in ops)
+        assert all(op.done() and op.error is None for op in ops)
         assert wakeup.dropped >= 1 and wakeup.posted == 0
 
 

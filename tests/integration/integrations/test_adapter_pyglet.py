@@ -40,14 +40,14 @@ def test_scheduled_poll_delivers_on_the_clock_thread_and_unschedules(
         clock.tick()
         if results:
             break
-    assert op.done and results == [op.value]
+    assert op.done() and results == [op.value]
 
     stop()
     late = engine.get(http_server.url("/json"))
     assert engine.events.wait_nonempty(10)
     fake.now += 1.0
     clock.tick()
-    assert not late.done  # nothing polls any more: the event waits in the queue
+    assert not late.done()  # nothing polls any more: the event waits in the queue
     assert engine.wait(late, timeout=10)
 
 

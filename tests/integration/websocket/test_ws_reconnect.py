@@ -41,7 +41,7 @@ def test_reconnects_after_drops_and_resends_what_waited(
         **callbacks,
         reconnect=Reconnect(attempts=3, backoff=0.01, max_backoff=0.05),
     )
-    assert pump(engine, lambda: ws.operation.done, timeout=10)
+    assert pump(engine, lambda: ws.operation.done(), timeout=10)
     assert rec.messages[:3] == ["first", "while down 1", "while down 2"]
     # The third drop may come before or after our close() is seen: either way it
     # ends as the clean close we asked for, never as an error close.
