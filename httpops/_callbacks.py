@@ -1,10 +1,10 @@
 """The precise types of every callback and listener, for type checkers (pure: no code runs).
 
-Per-operation callbacks receive the finished :class:`~httpops.Operation`,
+Per-operation callbacks receive the finished `Operation`,
 typed by its result. Global listeners (``Engine.connect``) keep the seed's
-positional signatures; :class:`Listeners` names each one, so a misspelt
+positional signatures; `Listeners` names each one, so a misspelt
 listener name or a listener of the wrong shape fails type checking, not only
-at run time. WebSocket callbacks receive the :class:`~httpops.WebSocket`
+at run time. WebSocket callbacks receive the `WebSocket`
 handle first.
 
 Every callback may return anything; the value is ignored (``object``).

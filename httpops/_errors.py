@@ -196,7 +196,7 @@ class OperationTimeout(TransportError):
     """The operation ran out of time: connect, stall or deadline.
 
     Deliberately not a builtin ``TimeoutError``: ``except TimeoutError``
-    around ``op.result(timeout)`` catches only :class:`WaitTimeout` (the wait
+    around ``op.result(timeout)`` catches only `WaitTimeout` (the wait
     ran out, the operation goes on), never a network timeout.
     """
 
@@ -307,7 +307,7 @@ if TYPE_CHECKING:
 
     @deprecated("httpops.TimeoutError_ is deprecated; use httpops.OperationTimeout")
     class TimeoutError_(OperationTimeout):  # the old name, for type checkers only
-        """Deprecated alias of :class:`OperationTimeout`."""
+        """Deprecated alias of `OperationTimeout`."""
 
 else:
 

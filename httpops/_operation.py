@@ -137,7 +137,7 @@ class _DoneFlag:
 
 
 class _DoneMethod:
-    """Descriptor that hands out a :class:`_DoneFlag` for each ``op.done`` access."""
+    """Descriptor that hands out a `_DoneFlag` for each ``op.done`` access."""
 
     def __init__(self, method: Callable[[Operation], bool]) -> None:
         self.__doc__ = method.__doc__
@@ -299,7 +299,7 @@ class Operation(Generic[T]):
     def _take_done_callbacks(self) -> list[Callable[[Operation[T]], object]]:
         """Hand the done-callbacks to the dispatching completion, once.
 
-        Later :meth:`add_done_callback` calls queue their function for the
+        Later `add_done_callback` calls queue their function for the
         next ``poll()`` instead.
 
         Thread-safety: the polling thread, while dispatching the completion.
@@ -364,7 +364,7 @@ class Operation(Generic[T]):
 
         Raises:
             OperationError: The operation failed or was canceled (a canceled
-                one raises :class:`~httpops.Canceled`, also a
+                one raises `Canceled`, also a
                 ``concurrent.futures.CancelledError``).
             WaitTimeout: It did not finish within ``timeout`` (a builtin
                 ``TimeoutError``); the operation goes on.
@@ -378,7 +378,7 @@ class Operation(Generic[T]):
         return self.value
 
     def exception(self, timeout: float | None = None) -> OperationError | None:
-        """Wait like :meth:`result`, then return the error instead of raising it.
+        """Wait like `result`, then return the error instead of raising it.
 
         Returns:
             The operation's error, or None if it succeeded.
@@ -388,7 +388,7 @@ class Operation(Generic[T]):
                 ``CancelledError``).
             WaitTimeout: It did not finish within ``timeout``.
 
-        Thread-safety: as :meth:`result`.
+        Thread-safety: as `result`.
         """
         self._wait(timeout)
         if self.state is State.CANCELED and self.error is not None:
@@ -402,7 +402,7 @@ class Operation(Generic[T]):
         and the global listeners. If the operation is already done, ``fn``
         runs at the next ``poll()``, never inside this call. Like every
         callback, none runs for an operation silenced by its
-        :class:`~httpops.Scope`.
+        `Scope`.
 
         Raises:
             InvalidCallback: ``fn`` is not callable.
@@ -423,7 +423,7 @@ class Operation(Generic[T]):
         self._engine.events.put(DoneCallback(self, fn))
 
     def __await__(self) -> Generator[Any, None, T]:
-        """``await op`` under :class:`httpops.integrations.asyncio.AsyncioAdapter`.
+        """``await op`` under `httpops.integrations.asyncio.AsyncioAdapter`.
 
         Returns ``value`` or raises the error; canceling the awaiting task
         cancels the operation.

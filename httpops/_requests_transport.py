@@ -356,6 +356,12 @@ class RequestsStream:
         self.url = resp.url
         self._at_eof = False
         self._decode = True
+        # The redirects requests followed (their bodies were already drained by it).
+        self.history = tuple(
+            Response(r.status_code, r.reason or "", Headers(r.headers.items()), b"", r.url,
+                     r.elapsed, method=getattr(r.request, "method", None) or request.method)
+            for r in resp.history
+        )  # fmt: skip
 
     def keep_encoding(self) -> None:
         """Deliver the body as sent, not decoded per Content-Encoding (files, images).
@@ -363,12 +369,6 @@ class RequestsStream:
         Call before the first read.
         """
         self._decode = False
-        # The redirects requests followed (their bodies were already drained by it).
-        self.history = tuple(
-            Response(r.status_code, r.reason or "", Headers(r.headers.items()), b"", r.url,
-                     r.elapsed, method=getattr(r.request, "method", None) or request.method)
-            for r in resp.history
-        )  # fmt: skip
 
     def read_chunk(self, size: int) -> bytes:
         """Next 1..size body bytes as soon as any arrive; b"" at the end."""

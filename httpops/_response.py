@@ -138,7 +138,7 @@ class Response:
         return self.status < 400
 
     def raise_for_status(self) -> Response:
-        """Raise :class:`~httpops.HTTPStatusError` if the status is 400 or more.
+        """Raise `HTTPStatusError` if the status is 400 or more.
 
         For responses delivered with ``raise_for_status=False``; with the
         default, such a response already failed the operation.

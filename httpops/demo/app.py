@@ -136,19 +136,21 @@ def serve_forever(port: int = 0, out: TextIO = sys.stdout) -> int:
     Thread-safety: the main thread (it waits for KeyboardInterrupt).
     """
     with DemoServer(port=port) as server:
-        print(f"httpops demo server on {server.base_url} (Ctrl-C to stop)", file=out)
-        if server.ws_url:
-            print(f"WebSocket server on {server.ws_url}", file=out)
-        else:
-            print(f"httpops: {NO_WEBSOCKETS}", file=sys.stderr)
-        for route, what in ROUTES.items():
-            print(f"  {server.base_url}{route:<24} {what}", file=out)
-        if server.ws_url:
-            for url, what in describe_routes(server.ws_url):
-                print(f"  {url:<{len(server.base_url) + 24}} {what}", file=out)
-        out.flush()
-        forever = threading.Event()
+        # Ctrl-C may come as soon as the first line is out: everything after
+        # the server started is inside the try, so it always ends cleanly.
         try:
+            print(f"httpops demo server on {server.base_url} (Ctrl-C to stop)", file=out)
+            if server.ws_url:
+                print(f"WebSocket server on {server.ws_url}", file=out)
+            else:
+                print(f"httpops: {NO_WEBSOCKETS}", file=sys.stderr)
+            for route, what in ROUTES.items():
+                print(f"  {server.base_url}{route:<24} {what}", file=out)
+            if server.ws_url:
+                for url, what in describe_routes(server.ws_url):
+                    print(f"  {url:<{len(server.base_url) + 24}} {what}", file=out)
+            out.flush()
+            forever = threading.Event()
             while not forever.wait(0.5):  # short waits keep Ctrl-C responsive
                 pass
         except KeyboardInterrupt:

@@ -44,10 +44,10 @@ _adapters: weakref.WeakKeyDictionary[Engine, AsyncioAdapter] = weakref.WeakKeyDi
 
 
 async def await_operation(op: Operation) -> Any:
-    """What ``await op`` runs: :meth:`AsyncioAdapter.wait` of the op's engine's adapter.
+    """What ``await op`` runs: `AsyncioAdapter.wait` of the op's engine's adapter.
 
     Raises:
-        UsageError: No open :class:`AsyncioAdapter` delivers the engine's
+        UsageError: No open `AsyncioAdapter` delivers the engine's
             events on the running loop (nothing would ever finish the await).
     """
     if op.done():
