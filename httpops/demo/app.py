@@ -139,11 +139,11 @@ def serve_forever(port: int = 0, out: TextIO = sys.stdout) -> int:
         # Ctrl-C may come as soon as the first line is out: everything after
         # the server started is inside the try, so it always ends cleanly.
         try:
+            if not server.ws_url:  # said first, so it is out before anyone reads the URL
+                print(f"httpops: {NO_WEBSOCKETS}", file=sys.stderr, flush=True)
             print(f"httpops demo server on {server.base_url} (Ctrl-C to stop)", file=out)
             if server.ws_url:
                 print(f"WebSocket server on {server.ws_url}", file=out)
-            else:
-                print(f"httpops: {NO_WEBSOCKETS}", file=sys.stderr)
             for route, what in ROUTES.items():
                 print(f"  {server.base_url}{route:<24} {what}", file=out)
             if server.ws_url:
