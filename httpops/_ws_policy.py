@@ -18,11 +18,15 @@ from typing import Any
 from ._config import backoff_delay
 from ._errors import HTTPStatusError, InvalidArgument, OperationError, TLSError, TransportError
 
-__all__ = ["DEAD", "PING", "PingClock", "Reconnect"]
+__all__ = ["DEAD", "MIN_BACKOFF", "PING", "PingClock", "Reconnect"]
 
 #: PingClock verdicts: send a ping now; the peer missed its pong.
 PING = object()
 DEAD = object()
+
+#: Smallest first delay (and smallest delay after jitter) in seconds: a policy
+#: that could reconnect in a tight loop would hammer the server and pin a core.
+MIN_BACKOFF = 0.1
 
 #: Handshake statuses that say "try again later" rather than "go away".
 _RETRIABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -35,7 +39,8 @@ class Reconnect:
     Delays grow exponentially: ``backoff * 2**n`` seconds for the n-th
     consecutive failed attempt (0-based), capped at ``max_backoff``, each
     multiplied by a random factor in ``[1 - jitter, 1 + jitter]`` so that many
-    clients dropped together do not come back together. A connection that
+    clients dropped together do not come back together; no delay is shorter
+    than 0.1 s (``backoff`` and ``max_backoff`` below it are refused). A connection that
     stayed open for 2 seconds resets the count; one the server drops sooner
     does not, so a server that accepts and drops at once is not retried forever.
 
@@ -49,8 +54,8 @@ class Reconnect:
     Attributes:
         attempts: Reconnect attempts after a loss (or a failed first
             connect) before giving up; None for no limit.
-        backoff: First delay in seconds.
-        max_backoff: Cap on any one delay, in seconds.
+        backoff: First delay in seconds, at least 0.1.
+        max_backoff: Cap on any one delay, in seconds, at least ``backoff``.
         jitter: Relative jitter, 0 to 1.
         on_server_close: Also reconnect after the server closed cleanly.
     """
@@ -76,6 +81,15 @@ class Reconnect:
                 raise InvalidArgument(f"Reconnect.{name} must be a number, got {value!r}")
             if not (0 <= value < math.inf):
                 raise InvalidArgument(f"Reconnect.{name} must be >= 0 and finite, got {value!r}")
+            if value < MIN_BACKOFF:
+                raise InvalidArgument(
+                    f"Reconnect.{name} must be >= {MIN_BACKOFF} s (a zero backoff reconnects"
+                    f" in a tight loop), got {value!r}"
+                )
+        if self.max_backoff < self.backoff:
+            raise InvalidArgument(
+                f"Reconnect.max_backoff ({self.max_backoff!r}) must be >= backoff ({self.backoff!r})"
+            )
         if isinstance(self.jitter, bool) or not isinstance(self.jitter, (int, float)):
             raise InvalidArgument(f"Reconnect.jitter must be a number, got {self.jitter!r}")
         if not 0 <= self.jitter <= 1:
@@ -87,7 +101,8 @@ class Reconnect:
 
     def delay(self, attempt: int, rand: float) -> float:
         """Seconds to wait before attempt number ``attempt`` (0-based); ``rand`` in [0, 1)."""
-        return backoff_delay(self.backoff, self.max_backoff, self.jitter, attempt, rand)
+        delay = backoff_delay(self.backoff, self.max_backoff, self.jitter, attempt, rand)
+        return max(MIN_BACKOFF, delay)  # jitter near 1 could otherwise bring it to ~0
 
     def should_retry(self, retries: int, error: OperationError | None) -> bool:
         """Whether to connect again after a connection ended or an attempt failed.
