@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._config import DEFAULT, Default
 from ._errors import EngineClosed, InvalidArgument
-from ._validation import check_callback, check_headers, check_timeout, check_url
+from ._validation import _TOKEN, check_callback, check_headers, check_timeout, check_url
 from ._ws_events import WsError, WsMessage, WsOpen
 from ._ws_handle import WebSocket
 from ._ws_policy import Reconnect
@@ -59,8 +59,10 @@ def _check_subprotocols(subprotocols: object) -> list[str] | None:
     if isinstance(subprotocols, (str, bytes)) or not isinstance(subprotocols, Sequence):
         raise InvalidArgument(f"subprotocols must be a list of str, got {subprotocols!r}")
     for name in subprotocols:
-        if not isinstance(name, str) or not name or not name.isascii() or " " in name:
-            raise InvalidArgument(f"subprotocol must be a non-empty token, got {name!r}")
+        # An RFC 7230 token: nothing else may reach the handshake's header line (CR/LF
+        # would inject headers, a comma would split the offer).
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            raise InvalidArgument(f"subprotocol must be an RFC 7230 token, got {name!r}")
     return list(subprotocols)
 
 

@@ -155,7 +155,6 @@ def open_socket(
     timeout: float,
     headers: Mapping[str, str],
     subprotocols: Sequence[str] | None,
-    max_message_bytes: int,
 ) -> None:
     """Connect and handshake ``ws`` (blocking, bounded by ``timeout``), then tune it.
 
@@ -169,11 +168,11 @@ def open_socket(
     # From here the reader blocks in recv until data, an abort, or shutdown;
     # liveness is the ping timer's job, not a socket timeout's.
     ws.settimeout(None)
-    _install_frame_hooks(ws, max_message_bytes, url)
+    _install_frame_hooks(ws)
 
 
-def _install_frame_hooks(ws: websocket.WebSocket, limit: int, url: str) -> None:
-    """Read ahead, and refuse a frame larger than ``limit`` before reading its payload."""
+def _install_frame_hooks(ws: websocket.WebSocket) -> None:
+    """Read ahead (frame sizes are checked by :func:`httpops._ws_frames.read_frame`)."""
     buffer = ws.frame_buffer
     # Its own _recv handles a closed socket and maps errors to its exceptions.
     raw_recv: Callable[[int], bytes] = ws._recv
@@ -181,15 +180,7 @@ def _install_frame_hooks(ws: websocket.WebSocket, limit: int, url: str) -> None:
     def read_ahead(wanted: int) -> bytes:
         return raw_recv(wanted if wanted > _READ_AHEAD else _READ_AHEAD)
 
-    read_length = buffer.recv_length
-
-    def checked_length() -> None:
-        read_length()
-        if buffer.length is not None and buffer.length > limit:
-            raise ProtocolFault(1009, too_large(url, buffer.length, limit))
-
     buffer.recv = read_ahead
-    buffer.recv_length = checked_length  # type: ignore[method-assign]
 
 
 def too_large(url: str, size: int, limit: int) -> BodyTooLarge:

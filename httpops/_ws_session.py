@@ -59,9 +59,7 @@ from ._errors import (
 )
 from ._operation import State
 from ._ws_connect import (
-    OPCODE_BINARY,
     OPCODE_CLOSE,
-    OPCODE_CONT,
     OPCODE_PING,
     OPCODE_PONG,
     OPCODE_TEXT,
@@ -72,12 +70,11 @@ from ._ws_connect import (
     is_direct_capable,
     new_socket,
     open_socket,
-    parse_close,
-    too_large,
     translate,
     write_nowait,
 )
 from ._ws_events import WsError, WsMessage, WsOpen
+from ._ws_frames import Reassembler, parse_close, read_frame
 from ._ws_policy import DEAD, PING, PingClock, Reconnect
 
 if TYPE_CHECKING:
@@ -97,8 +94,6 @@ STABLE_AFTER = 2.0
 CANCEL_CLOSE = (1001, "canceled")
 
 _CLOSE = object()  # writer job: send our close frame
-_WHOLE_OPCODES = frozenset({OPCODE_TEXT, OPCODE_BINARY})
-_DATA_OPCODES = frozenset({OPCODE_TEXT, OPCODE_BINARY, OPCODE_CONT})
 #: Largest payload the host thread frames and writes itself (masking costs CPU per byte).
 _DIRECT_MAX = 16 * 1024
 
@@ -159,6 +154,7 @@ class Session:
         self.high_water = config.ws_high_water
         self.low_water = config.ws_high_water // 2
         self.max_message = config.ws_max_message_bytes
+        self.max_fragments = config.ws_max_fragments
         # Guards _outbox, _close_request, _close_sent, _stopping, _canceled, _ws,
         # _conn_over and _conn_error; _wake (on the same lock) wakes the writer.
         self._lock = threading.Lock()
@@ -399,7 +395,7 @@ class Session:
         try:
             open_socket(
                 ws, self.url, timeout=self.timeout, headers=self.headers,
-                subprotocols=self.subprotocols, max_message_bytes=self.max_message,
+                subprotocols=self.subprotocols,
             )  # fmt: skip
         except Exception as exc:
             ws.shutdown()  # type: ignore[no-untyped-call]
@@ -445,31 +441,24 @@ class Session:
     # -- the reader thread: frames -------------------------------------------------------
 
     def _read_loop(self, ws: AbortableWebSocket) -> End:
-        recv_frame: Callable[[], Any] = ws.recv_frame  # untyped in websocket-client
-        cont = ws.cont_frame
+        buffer = ws.frame_buffer
+        url, limit = self.url, self.max_message
+        joiner = Reassembler(url, limit, self.max_fragments)
         try:
             while True:
                 if self._queued - self._delivered >= self.high_water:
                     self._wait_for_drain()
-                frame = recv_frame()
+                frame = read_frame(buffer, url, limit)
                 opcode = frame.opcode
-                if opcode in _WHOLE_OPCODES and frame.fin and cont.recving_frames is None:
-                    self._deliver(opcode, frame.data)  # the common case: a whole message
-                elif opcode in _DATA_OPCODES:
-                    cont.validate(frame)
-                    cont.add(frame)
-                    if not frame.fin:
-                        size = len(cont.cont_data[1]) if cont.cont_data else 0
-                        if size > self.max_message:
-                            raise ProtocolFault(1009, too_large(self.url, size, self.max_message))
-                        continue
-                    opcode, frame = cont.extract(frame)
-                    self._deliver(opcode, frame.data)
+                if opcode < OPCODE_CLOSE:  # text, binary, continuation
+                    whole = joiner.add(frame)
+                    if whole is not None:
+                        self._deliver(*whole)
                 elif opcode == OPCODE_PONG:
                     self._last_pong = time.monotonic()
                 elif opcode == OPCODE_PING:
                     ws.pong(frame.data)
-                elif opcode == OPCODE_CLOSE:
+                else:
                     return self._closed_by_peer(ws, frame.data)
         except ProtocolFault as fault:
             self._send_close(ws, fault.code, "")
@@ -511,7 +500,7 @@ class Session:
                 self._paused = False
 
     def _closed_by_peer(self, ws: AbortableWebSocket, data: bytes) -> End:
-        code, reason = parse_close(data)
+        code, reason = parse_close(data, self.url)  # ProtocolFault: answered 1002/1007
         with self._lock:
             ours = self._close_sent
             request = self._close_request

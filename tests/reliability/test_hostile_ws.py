@@ -1,0 +1,236 @@
+"""Hostile WebSocket peers (issue 9): every limit holds, in time, with one error and one close.
+
+Each peer is a raw socket from :mod:`tests.servers.hostile_ws` that does what
+a well-behaved server never would: drips or floods its handshake, ignores
+our close frame while flooding, stops reading, floods pings or fragments,
+sends invalid close frames. The autouse leak check of this package finds
+threads and descriptors back at their baseline after each test.
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import httpops
+from tests.conftest import wait_for
+from tests.reliability.support import Ending, assert_error, finish
+from tests.servers import RawTCPServer
+from tests.servers import hostile_ws as hw
+from tests.servers.raw import Handler
+
+Start = Callable[[Handler], RawTCPServer]
+MakeEngine = Callable[..., httpops.Engine]
+FastConfig = Callable[..., httpops.Config]
+SLACK = 1.5
+
+
+class Socket:
+    """Callbacks of one WebSocket, recorded."""
+
+    def __init__(self) -> None:
+        self.opens = 0
+        self.messages = 0
+        self.errors: list[httpops.OperationError] = []
+        self.closes: list[tuple[int, str]] = []
+        self.ending = Ending()
+
+    def callbacks(self) -> dict[str, Any]:
+        return {
+            "on_open": self.on_open,
+            "on_message": self.on_message,
+            "on_error": self.on_error,
+            "on_close": self.on_close,
+        }
+
+    def on_open(self, ws: Any, reconnected: bool) -> None:
+        self.opens += 1
+
+    def on_message(self, ws: Any, message: Any) -> None:
+        self.messages += 1
+
+    def on_error(self, ws: Any, error: httpops.OperationError) -> None:
+        self.errors.append(error)
+
+    def on_close(self, ws: Any, code: int, reason: str) -> None:
+        self.closes.append((code, reason))
+        self.ending(ws)
+
+
+def _url(server: RawTCPServer, path: str) -> str:
+    return f"ws://127.0.0.1:{server.port}/{path}"
+
+
+def _close_code(record: hw.Record) -> int | None:
+    """The code of the first close frame the client sent, if any."""
+    closes = record.opcodes(0x8)
+    if not closes or len(closes[0]) < 2:
+        return None
+    code: int = struct.unpack("!H", closes[0][:2])[0]
+    return code
+
+
+# --- item 12: fragments ----------------------------------------------------------------------
+
+
+def test_endless_one_byte_fragments_hit_the_fragment_cap(
+    raw: Start, make_engine: MakeEngine, fast_config: FastConfig
+) -> None:
+    # 1-byte continuations would take millions of frames to reach the byte limit.
+    server = raw(hw.endless_fragments(1))
+    engine = make_engine(fast_config(ws_max_fragments=512))
+    sock = Socket()
+    ws = engine.websocket(_url(server, "fragments"), **sock.callbacks())
+    finish(engine, ws.operation, sock.ending, limit=SLACK)
+    assert_error(ws.operation, "body too large", "512 fragments")
+    assert len(sock.errors) == 1 and len(sock.closes) == 1
+
+
+def test_fragments_count_toward_the_size_limit_as_they_arrive(
+    raw: Start, make_engine: MakeEngine, fast_config: FastConfig
+) -> None:
+    server = raw(hw.endless_fragments(1024))
+    engine = make_engine(fast_config(ws_max_message_bytes=64 * 1024, ws_max_fragments=10**6))
+    sock = Socket()
+    ws = engine.websocket(_url(server, "big"), **sock.callbacks())
+    finish(engine, ws.operation, sock.ending, limit=SLACK)
+    assert_error(ws.operation, "body too large", "exceeds the limit of 65536")
+
+
+def test_a_fragmented_message_arrives_whole(
+    raw: Start, make_engine: MakeEngine, fast_config: FastConfig
+) -> None:
+    parts = [f"part{i:04d}-é".encode() for i in range(1000)]
+    server = raw(hw.fragmented(parts))
+    engine = make_engine(fast_config())
+    got: list[Any] = []
+    ws = engine.websocket(_url(server, "parts"), on_message=lambda w, m: got.append(m))
+    assert wait_for(lambda: engine.poll() >= 0 and len(got) == 2, timeout=5)
+    assert got == [b"".join(parts).decode(), "after"]
+    ws.close()
+    assert engine.wait(ws.operation, timeout=5)
+
+
+# --- item 14: header injection -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"subprotocols": ["chat\r\nX-Injected:1"]},
+        {"subprotocols": ["chat,other"]},
+        {"subprotocols": ["chat\x00"]},
+        {"subprotocols": [""]},
+        {"headers": {"Origin": "http://a\r\nX-Injected: 1"}},
+        {"headers": {"Cookie": "a=b\r\nX-Injected: 1"}},
+        {"headers": {"X-Bad\r\nName": "v"}},
+    ],
+)
+def test_header_injection_is_refused_at_the_call(
+    raw: Start, make_engine: MakeEngine, fast_config: FastConfig, kwargs: dict[str, Any]
+) -> None:
+    record = hw.Record()
+    server = raw(hw.invalid_close(b"", record))
+    engine = make_engine(fast_config())
+    with pytest.raises(httpops.InvalidArgument):
+        engine.websocket(_url(server, "inject"), **kwargs)
+    assert server.accepted == 0
+
+
+def test_a_valid_subprotocol_is_offered(
+    raw: Start, make_engine: MakeEngine, fast_config: FastConfig
+) -> None:
+    record = hw.Record()
+    server = raw(hw.invalid_close(struct.pack("!H", 1000), record))
+    engine = make_engine(fast_config())
+    ws = engine.websocket(_url(server, "proto"), subprotocols=["chat.v2"])
+    assert engine.wait(ws.operation, timeout=5)
+    assert b"Sec-WebSocket-Protocol: chat.v2\r\n" in record.requests[0]
+
+
+# --- item 18: reconnect backoff ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backoff", [0, 0.0, 0.05])
+def test_reconnect_refuses_a_backoff_that_would_spin(backoff: float) -> None:
+    with pytest.raises(httpops.InvalidArgument, match="backoff must be >= 0.1"):
+        httpops.Reconnect(attempts=None, backoff=backoff)
+
+
+def test_reconnects_to_a_resetting_peer_are_paced(
+    raw: Start, make_engine: MakeEngine, fast_config: FastConfig
+) -> None:
+    server = raw(hw.invalid_close(b"\x03\xe8", hw.Record()))
+    engine = make_engine(fast_config())
+    policy = httpops.Reconnect(attempts=None, backoff=0.1, max_backoff=0.1, jitter=1.0,
+                               on_server_close=True)  # fmt: skip
+    ws = engine.websocket(_url(server, "again"), reconnect=policy)
+    _pump(engine, 1.0)
+    attempts = server.accepted
+    ws.close()
+    assert engine.wait(ws.operation, timeout=5)
+    # One second at >= 0.1 s per delay: at most ~10 connections (1,170/s without the floor).
+    assert 2 <= attempts <= 12, attempts
+
+
+# --- item 19: invalid close frames -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("payload", "answer"),
+    [
+        (struct.pack("!H", 999), 1002),
+        (struct.pack("!H", 1005), 1002),
+        (struct.pack("!H", 2000), 1002),
+        (b"\x03", 1002),
+        (struct.pack("!H", 1000) + b"\xff\xfe bad", 1007),
+    ],
+)
+def test_an_invalid_close_frame_is_answered_with_the_rfc_code(
+    raw: Start, make_engine: MakeEngine, fast_config: FastConfig, payload: bytes, answer: int
+) -> None:
+    record = hw.Record()
+    server = raw(hw.invalid_close(payload, record))
+    engine = make_engine(fast_config())
+    sock = Socket()
+    ws = engine.websocket(_url(server, "close"), **sock.callbacks())
+    finish(engine, ws.operation, sock.ending, limit=SLACK)
+    assert wait_for(lambda: _close_code(record) is not None, timeout=2)
+    assert _close_code(record) == answer
+    assert_error(ws.operation, "connection error", "protocol error")
+
+
+def test_a_valid_close_frame_is_echoed(
+    raw: Start, make_engine: MakeEngine, fast_config: FastConfig
+) -> None:
+    record = hw.Record()
+    server = raw(hw.invalid_close(struct.pack("!H", 4001) + "bye ✓".encode(), record))
+    engine = make_engine(fast_config())
+    sock = Socket()
+    ws = engine.websocket(_url(server, "ok"), **sock.callbacks())
+    finish(engine, ws.operation, sock.ending, limit=SLACK)
+    assert sock.closes == [(4001, "bye ✓")] and not sock.errors
+    assert wait_for(lambda: _close_code(record) is not None, timeout=2)
+    assert _close_code(record) == 4001
+
+
+def _thread_cpu(name: str) -> float:
+    """CPU seconds used so far by the live thread called ``name``."""
+    for thread in threading.enumerate():
+        if thread.name == name and thread.native_id is not None:
+            with open(f"/proc/self/task/{thread.native_id}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / 100.0  # utime + stime, in ticks
+    raise AssertionError(f"no thread {name}")
+
+
+def _pump(engine: httpops.Engine, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        engine.poll()
+        time.sleep(0.01)
