@@ -20,12 +20,20 @@ thread blocked in ``recv`` or ``send`` then returns at once. The writer
 leaves a note (``_conn_error``) saying why, so the reader reports "no pong
 within 10s" rather than "connection dropped".
 
-Backpressure: the reader counts what it queued, the polling thread what it
-dispatched (:meth:`Session.note_delivered`). At ``ws_high_water``
-undelivered messages the reader stops reading -- the kernel's TCP buffers
-and then the server hold the rest -- and resumes when the host has drained
-half of them. Nothing is dropped and memory stays bounded. While paused the
-pong judge is suspended: an unread pong is not a dead peer.
+Backpressure: the reader counts what it queued (messages and bytes), the
+polling thread what it dispatched (:meth:`Session.note_delivered`). At
+``ws_high_water`` undelivered messages or ``ws_high_water_bytes``
+undelivered bytes, whichever comes first, the reader stops reading -- the
+kernel's TCP buffers and then the server hold the rest -- and resumes when
+the host has drained half of both. Nothing is dropped and memory stays
+bounded (by the byte mark plus one message). While paused the pong judge is
+suspended: an unread pong is not a dead peer.
+
+Once closing starts (``close()``, cancel, ``Engine.close()``) nobody will
+see another message, so the reader stops waiting for the host and *drops*
+incoming data messages instead of queueing them: a server that ignores our
+close frame and floods cannot grow the queue, and the close still ends
+within :data:`CLOSE_TIMEOUT`.
 
 Messages written when a connection is lost are put back at the front of the
 queue, so after a reconnect they are sent (possibly a second time).
@@ -153,6 +161,8 @@ class Session:
         self.send_limit = config.ws_send_queue
         self.high_water = config.ws_high_water
         self.low_water = config.ws_high_water // 2
+        self.high_water_bytes = config.ws_high_water_bytes
+        self.low_water_bytes = config.ws_high_water_bytes // 2
         self.max_message = config.ws_max_message_bytes
         self.max_fragments = config.ws_max_fragments
         # Guards _outbox, _close_request, _close_sent, _stopping, _canceled, _ws,
@@ -175,6 +185,9 @@ class Session:
         # polling thread only; _resume (its own lock) wakes a paused reader.
         self._queued = 0
         self._delivered = 0
+        self._queued_bytes = 0
+        self._delivered_bytes = 0
+        self._dropped = 0  # data messages dropped while closing (reader only)
         self._paused = False
         self._resume = threading.Condition(threading.Lock())
         self._last_pong = 0.0  # written by the reader, read by the writer
@@ -269,20 +282,40 @@ class Session:
             ws.abort()  # a handshake that nobody wants any more
         return True
 
-    def note_delivered(self) -> None:
-        """Count one received message as dispatched; resume a paused reader.
+    def note_delivered(self, size: int) -> None:
+        """Count one received message of ``size`` bytes as dispatched; resume a paused reader.
 
         Thread-safety: the polling thread only.
         """
         self._delivered += 1
-        if self._paused and self._queued - self._delivered <= self.low_water:
+        self._delivered_bytes += size
+        if self._paused and self._drained():
             with self._resume:
                 self._resume.notify()
+
+    def _full(self) -> bool:
+        """At a high-water mark: messages or bytes waiting for the host."""
+        return (
+            self._queued - self._delivered >= self.high_water
+            or self._queued_bytes - self._delivered_bytes >= self.high_water_bytes
+        )
+
+    def _drained(self) -> bool:
+        """Back under both low-water marks."""
+        return (
+            self._queued - self._delivered <= self.low_water
+            and self._queued_bytes - self._delivered_bytes <= self.low_water_bytes
+        )
 
     @property
     def undelivered(self) -> int:
         """Received messages queued but not yet dispatched. Thread-safety: any thread."""
         return self._queued - self._delivered
+
+    @property
+    def undelivered_bytes(self) -> int:
+        """Bytes of the received messages not yet dispatched. Thread-safety: any thread."""
+        return self._queued_bytes - self._delivered_bytes
 
     @property
     def paused(self) -> bool:
@@ -446,7 +479,7 @@ class Session:
         joiner = Reassembler(url, limit, self.max_fragments)
         try:
             while True:
-                if self._queued - self._delivered >= self.high_water:
+                if self._full() and not self._stopping:
                     self._wait_for_drain()
                 frame = read_frame(buffer, url, limit)
                 opcode = frame.opcode
@@ -467,6 +500,12 @@ class Session:
             return self._lost(exc)
 
     def _deliver(self, opcode: int, data: bytes) -> None:
+        if self._stopping:
+            # Closing: the host will not see it, and queueing it unbounded is the flood's aim.
+            self._dropped += 1
+            if self._dropped == 1:
+                log.debug("WS %s: closing; dropping data messages that still arrive", self.url)
+            return
         message: Any = data
         if opcode == OPCODE_TEXT:
             try:
@@ -480,21 +519,20 @@ class Session:
             except ValueError as exc:
                 text = message if isinstance(message, str) else data.decode("utf-8", "replace")
                 self._queued += 1
-                self._emit(
-                    WsError(
-                        self.handle, JSONDecodeError("WS", self.url, str(exc), text), False, True
-                    )
-                )
+                self._queued_bytes += len(data)
+                error = JSONDecodeError("WS", self.url, str(exc), text)
+                self._emit(WsError(self.handle, error, False, True, len(data)))
                 return
         self._queued += 1
-        self.engine.events.put(WsMessage(self.handle, message))
+        self._queued_bytes += len(data)
+        self.engine.events.put(WsMessage(self.handle, message, len(data)))
 
     def _wait_for_drain(self) -> None:
         """Stop reading until the host dispatched half of what is waiting (or we stop)."""
         with self._resume:
             self._paused = True
             try:
-                while self._queued - self._delivered > self.low_water and not self._stopping:
+                while not self._drained() and not self._stopping:
                     self._resume.wait(1.0)  # notified on drain and on stop; 1s is a safety net
             finally:
                 self._paused = False

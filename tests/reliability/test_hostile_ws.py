@@ -234,3 +234,71 @@ def _pump(engine: httpops.Engine, seconds: float) -> None:
     while time.monotonic() < end:
         engine.poll()
         time.sleep(0.01)
+
+
+# --- item 11: the byte high-water mark -------------------------------------------------------
+
+
+def test_the_byte_high_water_mark_stops_reading(
+    raw: Start, make_engine: MakeEngine, fast_config: FastConfig
+) -> None:
+    server = raw(hw.stream(100, 64 * 1024))
+    engine = make_engine(fast_config(ws_high_water=1000, ws_high_water_bytes=256 * 1024))
+    sock = Socket()
+    ws = engine.websocket(_url(server, "bytes"), **sock.callbacks())
+    # Not polled: the reader must stop at 256 KiB (4 messages), not at 1000 messages.
+    assert wait_for(lambda: ws.undelivered >= 4, timeout=5)
+    assert not wait_for(lambda: ws.undelivered > 5, timeout=0.5), ws.undelivered
+    assert ws.undelivered_bytes <= 256 * 1024 + 64 * 1024
+    # Nothing was dropped: polling brings every message.
+    assert wait_for(lambda: engine.poll() >= 0 and sock.messages == 100, timeout=5)
+    ws.close()
+    assert engine.wait(ws.operation, timeout=5)
+
+
+# --- item 9: closing against a flood ---------------------------------------------------------
+
+
+@pytest.fixture
+def short_close(monkeypatch: pytest.MonkeyPatch) -> float:
+    """Wait 0.5 s (not 3 s) for the server's close frame, to keep these tests fast."""
+    monkeypatch.setattr("httpops._ws_session.CLOSE_TIMEOUT", 0.5)
+    return 0.5
+
+
+def _flooded(raw: Start, engine: httpops.Engine, record: hw.Record) -> tuple[Any, Socket]:
+    """A socket to a flooding server, paused at its high-water mark (64 messages)."""
+    server = raw(hw.close_flood(record))
+    sock = Socket()
+    ws = engine.websocket(_url(server, "flood"), **sock.callbacks())
+    assert wait_for(lambda: ws.undelivered >= 64, timeout=5)
+    return ws, sock
+
+
+def test_close_drops_a_flood_and_ends_in_time(
+    raw: Start, make_engine: MakeEngine, fast_config: FastConfig, short_close: float
+) -> None:
+    engine = make_engine(fast_config(ws_high_water=64))
+    record = hw.Record()
+    ws, sock = _flooded(raw, engine, record)
+    sock.ending.started = time.monotonic()
+    ws.close()
+    # Before the fix the reader stopped pausing once closing and queued ~100k/s.
+    assert not wait_for(lambda: ws.undelivered > 64, timeout=0.5), ws.undelivered
+    finish(engine, ws.operation, sock.ending, limit=short_close + SLACK)
+    assert sock.closes == [(1000, "")]
+    assert sock.messages <= 64
+    assert _close_code(record) == 1000
+
+
+def test_engine_close_drops_a_flood_and_ends_in_time(
+    raw: Start, make_engine: MakeEngine, fast_config: FastConfig, short_close: float
+) -> None:
+    engine = make_engine(fast_config(ws_high_water=64))
+    record = hw.Record()
+    ws, _sock = _flooded(raw, engine, record)
+    started = time.monotonic()
+    engine.close(timeout=5.0)
+    assert time.monotonic() - started <= short_close + SLACK
+    assert len(engine.events) <= 64 + 8, len(engine.events)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith(f"httpops-ws-{ws.id}")]
