@@ -1,4 +1,4 @@
-"""Incoming frames: our own loop over websocket-client's frame buffer, limits checked as bytes arrive.
+"""Incoming frames: our own loop over websocket-client's frame buffer, limits checked early.
 
 Runs on the session's reader thread (``httpops-ws-<id>``). websocket-client
 is still used for the bytes -- its ``frame_buffer`` reads headers, lengths

@@ -1,6 +1,7 @@
 """Reconnect: the opt-in policy a WebSocket session follows when its connection is lost (pure).
 
-Also here, :class:`PingClock`: the keep-alive arithmetic of one connection.
+Also here, :class:`PingClock`: the keep-alive arithmetic of one connection, and
+:class:`ControlBudget`: how many control frames the reader handles per second.
 
 The session thread asks the reconnect policy two questions and nothing else: *may I
 try again after this failure?* (:meth:`Reconnect.should_retry`) and *how long
@@ -12,13 +13,22 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ._config import backoff_delay
 from ._errors import HTTPStatusError, InvalidArgument, OperationError, TLSError, TransportError
 
-__all__ = ["DEAD", "MIN_BACKOFF", "PING", "PingClock", "Reconnect"]
+__all__ = [
+    "CONTROL_BUDGET",
+    "DEAD",
+    "MIN_BACKOFF",
+    "PING",
+    "ControlBudget",
+    "PingClock",
+    "Reconnect",
+]
 
 #: PingClock verdicts: send a ping now; the peer missed its pong.
 PING = object()
@@ -27,6 +37,10 @@ DEAD = object()
 #: Smallest first delay (and smallest delay after jitter) in seconds: a policy
 #: that could reconnect in a tight loop would hammer the server and pin a core.
 MIN_BACKOFF = 0.1
+
+#: Control frames (pings, pongs) a reader handles in one second; past it, it stops
+#: reading until the second is over. No honest peer sends that many.
+CONTROL_BUDGET = 100
 
 #: Handshake statuses that say "try again later" rather than "go away".
 _RETRIABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -88,7 +102,8 @@ class Reconnect:
                 )
         if self.max_backoff < self.backoff:
             raise InvalidArgument(
-                f"Reconnect.max_backoff ({self.max_backoff!r}) must be >= backoff ({self.backoff!r})"
+                f"Reconnect.max_backoff ({self.max_backoff!r}) must be >= backoff"
+                f" ({self.backoff!r})"
             )
         if isinstance(self.jitter, bool) or not isinstance(self.jitter, (int, float)):
             raise InvalidArgument(f"Reconnect.jitter must be a number, got {self.jitter!r}")
@@ -155,3 +170,37 @@ class PingClock:
             self.sent_at, self.next_ping = now, now + self.interval
             return PING, None
         return None, self.next_ping - now
+
+
+class ControlBudget:
+    """Bounds the CPU a ping (or pong) flood can take from a reader thread.
+
+    A flood of tiny control frames would otherwise keep the reader busy at
+    full speed. Past :data:`CONTROL_BUDGET` frames in one second the reader
+    sleeps for the rest of that second -- the kernel's buffers and then TCP
+    flow control hold the flood back -- through ``sleep``, which a close
+    cuts short.
+
+    Args:
+        sleep: Waits up to the given seconds (the session's stop event's ``wait``).
+        budget: Frames per window.
+        window: Seconds.
+    """
+
+    def __init__(
+        self, sleep: Callable[[float], object], budget: int = CONTROL_BUDGET, window: float = 1.0
+    ) -> None:
+        self.sleep = sleep
+        self.budget = budget
+        self.window = window
+        self.window_end = 0.0
+        self.spent = 0
+
+    def spend(self) -> None:
+        """Count one control frame; sleep out the window if it is over budget."""
+        now = time.monotonic()
+        if now >= self.window_end:
+            self.window_end, self.spent = now + self.window, 0
+        self.spent += 1
+        if self.spent > self.budget:
+            self.sleep(self.window_end - now)

@@ -56,7 +56,7 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._errors import (
@@ -75,15 +75,18 @@ from ._ws_connect import (
     ProtocolFault,
     close_payload,
     frame_bytes,
+    install_read_hook,
     is_direct_capable,
     new_socket,
     open_socket,
     translate,
+    write_all,
     write_nowait,
 )
 from ._ws_events import WsError, WsMessage, WsOpen
 from ._ws_frames import Reassembler, parse_close, read_frame
-from ._ws_policy import DEAD, PING, PingClock, Reconnect
+from ._ws_opening import proxy_options
+from ._ws_policy import DEAD, PING, ControlBudget, PingClock, Reconnect
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -98,6 +101,8 @@ log = logging.getLogger("httpops")
 CLOSE_TIMEOUT = 3.0
 #: Seconds a connection must stay open before a loss starts the reconnect count afresh.
 STABLE_AFTER = 2.0
+#: Shortest time between two pongs (the newest ping is answered; RFC 6455 5.5.3).
+PONG_INTERVAL = 0.1
 #: Close code and reason sent (and reported) when a socket is canceled.
 CANCEL_CLOSE = (1001, "canceled")
 
@@ -112,6 +117,20 @@ class Outgoing(NamedTuple):
     opcode: int
     payload: bytes
     rest: bytes | None = None
+
+
+class Pong(NamedTuple):
+    """Writer job: answer the newest ping with its payload."""
+
+    data: bytes
+
+
+class PeerStalled(Exception):
+    """A write made no progress for too long; ``error`` says why we give up."""
+
+    def __init__(self, error: OperationError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class End(NamedTuple):
@@ -144,6 +163,7 @@ class Session:
         reconnect: Reconnect | None,
         ping_interval: float | None,
         ping_timeout: float,
+        idle_timeout: float | None = None,
     ) -> None:
         config = engine.config
         self.engine = engine
@@ -158,6 +178,7 @@ class Session:
         self.reconnect = reconnect
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
+        self.idle_timeout = idle_timeout
         self.send_limit = config.ws_send_queue
         self.high_water = config.ws_high_water
         self.low_water = config.ws_high_water // 2
@@ -191,6 +212,9 @@ class Session:
         self._paused = False
         self._resume = threading.Condition(threading.Lock())
         self._last_pong = 0.0  # written by the reader, read by the writer
+        self._last_message = 0.0  # reader only: when the last data frame came
+        self._pong: bytes | None = None  # newest unanswered ping's payload (under _lock)
+        self._next_pong = 0.0  # writer only: no pong before this
         self._stop_event = threading.Event()  # cuts a reconnect backoff short
         self._reader: threading.Thread | None = None
         self._writer: threading.Thread | None = None
@@ -428,7 +452,7 @@ class Session:
         try:
             open_socket(
                 ws, self.url, timeout=self.timeout, headers=self.headers,
-                subprotocols=self.subprotocols,
+                subprotocols=self.subprotocols, proxy=proxy_options(self.url, self.engine.proxies),
             )  # fmt: skip
         except Exception as exc:
             ws.shutdown()  # type: ignore[no-untyped-call]
@@ -438,7 +462,19 @@ class Session:
             return None, None if stopping else translate(
                 exc, self.url, handshake=True, timeout=self.timeout
             )
+        install_read_hook(ws, self._tick)
         return ws, None
+
+    def _tick(self) -> None:
+        """After each read, and each TICK without one: the idle timeout (reader thread).
+
+        Raises:
+            ProtocolFault: No message for ``idle_timeout`` seconds (close 1001).
+        """
+        idle = self.idle_timeout
+        if idle is not None and time.monotonic() - self._last_message >= idle:
+            error = ReadTimeout("WS", self.url, f"no message for {idle:g}s (idle_timeout)")
+            raise ProtocolFault(1001, error)
 
     def _serve(self, ws: AbortableWebSocket, *, reconnected: bool) -> End:
         """Run one open connection to its end, with its writer thread."""
@@ -446,7 +482,9 @@ class Session:
             self._conn_over = False
             self._conn_error = None
             self._close_sent = False
+            self._pong = None
             stopping = self._stopping
+        self._last_message = time.monotonic()
         if not stopping:
             self._emit(WsOpen(self.handle, reconnected, ws.getsubprotocol()))
         name = threading.current_thread().name
@@ -477,20 +515,27 @@ class Session:
         buffer = ws.frame_buffer
         url, limit = self.url, self.max_message
         joiner = Reassembler(url, limit, self.max_fragments)
+        control = ControlBudget(self._stop_event.wait)
         try:
             while True:
                 if self._full() and not self._stopping:
                     self._wait_for_drain()
+                    self._last_message = time.monotonic()  # waiting on the host is not idle
                 frame = read_frame(buffer, url, limit)
                 opcode = frame.opcode
                 if opcode < OPCODE_CLOSE:  # text, binary, continuation
+                    self._last_message = time.monotonic()
                     whole = joiner.add(frame)
                     if whole is not None:
                         self._deliver(*whole)
                 elif opcode == OPCODE_PONG:
                     self._last_pong = time.monotonic()
+                    control.spend()
                 elif opcode == OPCODE_PING:
-                    ws.pong(frame.data)
+                    with self._lock:  # the writer answers, at most one per PONG_INTERVAL
+                        self._pong = frame.data
+                        self._wake.notify()
+                    control.spend()
                 else:
                     return self._closed_by_peer(ws, frame.data)
         except ProtocolFault as fault:
@@ -520,8 +565,8 @@ class Session:
                 text = message if isinstance(message, str) else data.decode("utf-8", "replace")
                 self._queued += 1
                 self._queued_bytes += len(data)
-                error = JSONDecodeError("WS", self.url, str(exc), text)
-                self._emit(WsError(self.handle, error, False, True, len(data)))
+                bad = JSONDecodeError("WS", self.url, str(exc), text)
+                self._emit(WsError(self.handle, bad, False, True, len(data)))
                 return
         self._queued += 1
         self._queued_bytes += len(data)
@@ -548,14 +593,28 @@ class Session:
         return End(code, reason, None, by_us=self._stopping)
 
     def _send_close(self, ws: AbortableWebSocket, code: int, reason: str) -> None:
+        """The reader's close frame (an answer, or a protocol fault); bounded in time."""
         with self._lock:
             if self._close_sent:
                 return
             self._close_sent = True
+            self._wake.notify_all()  # the writer stops taking jobs
+        data = frame_bytes(OPCODE_CLOSE, close_payload(code, reason))
+
+        def stalled(seconds: float) -> None:
+            if seconds >= CLOSE_TIMEOUT:
+                raise TimeoutError("close frame not taken")
+
+        # The writer may hold the lock in a stalled write: wait for it, but not forever.
+        if not ws.lock.acquire(timeout=CLOSE_TIMEOUT):
+            log.debug("WS %s: close frame not sent (a write is stuck)", self.url)
+            return
         try:
-            ws.send(close_payload(code, reason), OPCODE_CLOSE)
+            write_all(ws, data, stalled)
         except Exception:
             log.debug("WS %s: close frame not sent", self.url, exc_info=True)
+        finally:
+            ws.lock.release()
 
     def _lost(self, exc: Exception) -> End:
         with self._lock:
@@ -583,7 +642,9 @@ class Session:
                     self._write_close(ws)
                     return
                 if job is PING:
-                    ws.ping()
+                    self._write_control(ws, OPCODE_PING, b"")
+                elif isinstance(job, Pong):
+                    self._write_control(ws, OPCODE_PONG, job.data)
                 elif job is DEAD:
                     detail = f"no pong within {self.ping_timeout:g}s"
                     self._abort_with(ws, ReadTimeout("WS", self.url, detail))
@@ -598,17 +659,40 @@ class Session:
                     # Not known to have arrived: send it again (whole) after a reconnect.
                     self._outbox.appendleft(Outgoing(job.opcode, job.payload))
             if not self._conn_over:
-                self._abort_with(ws, translate(exc, self.url, handshake=False, timeout=0))
+                error = exc.error if isinstance(exc, PeerStalled) else None
+                self._abort_with(ws, error or translate(exc, self.url, handshake=False, timeout=0))
+
+    def _stalled(self, seconds: float) -> None:
+        """A write made no progress for ``seconds``: give up when the peer counts as dead.
+
+        A peer that reads nothing cannot get our pings either, so the judge is
+        the write's own clock: ``ping_interval + ping_timeout`` without a byte
+        taken is a dead peer. Closing, :data:`CLOSE_TIMEOUT` is enough.
+
+        Raises:
+            PeerStalled: Give up on this connection.
+        """
+        if self._conn_over:
+            raise ConnectionResetError("the connection is over")
+        if self._stopping and seconds >= CLOSE_TIMEOUT:
+            raise PeerStalled(ReadTimeout("WS", self.url, f"peer read nothing for {seconds:.1f}s"))
+        if self.ping_interval is not None and seconds >= self.ping_interval + self.ping_timeout:
+            detail = f"peer read nothing and sent no pong for {seconds:.1f}s"
+            raise PeerStalled(ReadTimeout("WS", self.url, detail))
+
+    def _write_control(self, ws: AbortableWebSocket, opcode: int, payload: bytes) -> None:
+        data = frame_bytes(opcode, payload)
+        with ws.lock:
+            write_all(ws, data, self._stalled)
 
     def _write_message(self, ws: AbortableWebSocket, job: Outgoing) -> None:
         if job.rest is None:
-            ws.send(job.payload, job.opcode)
+            data = frame_bytes(job.opcode, job.payload)
+            with ws.lock:
+                write_all(ws, data, self._stalled)
         else:
             try:  # the tail of a direct write; its sender left ws.lock held for us
-                sock = ws.sock
-                if sock is None:
-                    raise ConnectionResetError("socket is closed")
-                sock.sendall(job.rest)
+                write_all(ws, job.rest, self._stalled)
             finally:
                 ws.lock.release()
         with self._lock:
@@ -627,25 +711,47 @@ class Session:
                     self._wake.wait()
                     self._writer_held = False
                     continue
-                if self._outbox:
-                    head = self._outbox[0]
-                    if head.rest is not None or not self._close_sent:
-                        self._writer_busy = True
-                        return self._outbox.popleft()
+                if self._outbox and self._outbox[0].rest is not None:
+                    self._writer_busy = True  # finish the frame begun: we hold its lock
+                    return self._outbox.popleft()
+                now = time.monotonic()
+                pong, pong_wait = self._due_pong(now)
+                if pong is not None:
+                    return pong
+                if self._outbox and not self._close_sent:
+                    self._writer_busy = True
+                    return self._outbox.popleft()
                 if self._close_sent:
                     return None
                 if self._close_request is not None and not self._outbox:
                     self._close_sent = True
                     return _CLOSE
-                job, wait = pinger.check(time.monotonic(), self._last_pong, self._paused)
+                job, wait = pinger.check(now, self._last_pong, self._paused)
                 if job is not None:
                     return job
+                if pong_wait is not None:
+                    wait = pong_wait if wait is None else min(wait, pong_wait)
                 self._wake.wait(wait)
+
+    def _due_pong(self, now: float) -> tuple[Pong | None, float | None]:
+        """The pong to send now, or how long until one may go (with ``_lock`` held).
+
+        At most one pong per :data:`PONG_INTERVAL`, answering the newest ping
+        (RFC 6455 5.5.3 allows that): a ping flood costs us no more than that.
+        """
+        data = self._pong
+        if data is None or self._close_sent:
+            return None, None
+        if now < self._next_pong:
+            return None, self._next_pong - now
+        self._pong = None
+        self._next_pong = now + PONG_INTERVAL
+        return Pong(data), None
 
     def _write_close(self, ws: AbortableWebSocket) -> None:
         with self._lock:
             code, reason = self._close_request or (1000, "")
-        ws.send(close_payload(code, reason), OPCODE_CLOSE)
+        self._write_control(ws, OPCODE_CLOSE, close_payload(code, reason))
         with self._lock:
             answered = self._wake.wait_for(lambda: self._conn_over, CLOSE_TIMEOUT)
         if not answered:

@@ -75,6 +75,13 @@ def _close_code(record: hw.Record) -> int | None:
     return code
 
 
+@pytest.fixture
+def short_close(monkeypatch: pytest.MonkeyPatch) -> float:
+    """Wait 0.5 s (not 3 s) for the server's close frame, to keep these tests fast."""
+    monkeypatch.setattr("httpops._ws_session.CLOSE_TIMEOUT", 0.5)
+    return 0.5
+
+
 # --- item 12: fragments ----------------------------------------------------------------------
 
 
@@ -103,7 +110,7 @@ def test_fragments_count_toward_the_size_limit_as_they_arrive(
 
 
 def test_a_fragmented_message_arrives_whole(
-    raw: Start, make_engine: MakeEngine, fast_config: FastConfig
+    raw: Start, make_engine: MakeEngine, fast_config: FastConfig, short_close: float
 ) -> None:
     parts = [f"part{i:04d}-é".encode() for i in range(1000)]
     server = raw(hw.fragmented(parts))
@@ -158,12 +165,12 @@ def test_a_valid_subprotocol_is_offered(
 
 @pytest.mark.parametrize("backoff", [0, 0.0, 0.05])
 def test_reconnect_refuses_a_backoff_that_would_spin(backoff: float) -> None:
-    with pytest.raises(httpops.InvalidArgument, match="backoff must be >= 0.1"):
+    with pytest.raises(httpops.InvalidArgument, match=r"backoff must be >= 0\.1"):
         httpops.Reconnect(attempts=None, backoff=backoff)
 
 
 def test_reconnects_to_a_resetting_peer_are_paced(
-    raw: Start, make_engine: MakeEngine, fast_config: FastConfig
+    raw: Start, make_engine: MakeEngine, fast_config: FastConfig, short_close: float
 ) -> None:
     server = raw(hw.invalid_close(b"\x03\xe8", hw.Record()))
     engine = make_engine(fast_config())
@@ -240,7 +247,7 @@ def _pump(engine: httpops.Engine, seconds: float) -> None:
 
 
 def test_the_byte_high_water_mark_stops_reading(
-    raw: Start, make_engine: MakeEngine, fast_config: FastConfig
+    raw: Start, make_engine: MakeEngine, fast_config: FastConfig, short_close: float
 ) -> None:
     server = raw(hw.stream(100, 64 * 1024))
     engine = make_engine(fast_config(ws_high_water=1000, ws_high_water_bytes=256 * 1024))
@@ -257,13 +264,6 @@ def test_the_byte_high_water_mark_stops_reading(
 
 
 # --- item 9: closing against a flood ---------------------------------------------------------
-
-
-@pytest.fixture
-def short_close(monkeypatch: pytest.MonkeyPatch) -> float:
-    """Wait 0.5 s (not 3 s) for the server's close frame, to keep these tests fast."""
-    monkeypatch.setattr("httpops._ws_session.CLOSE_TIMEOUT", 0.5)
-    return 0.5
 
 
 def _flooded(raw: Start, engine: httpops.Engine, record: hw.Record) -> tuple[Any, Socket]:
@@ -302,3 +302,146 @@ def test_engine_close_drops_a_flood_and_ends_in_time(
     assert time.monotonic() - started <= short_close + SLACK
     assert len(engine.events) <= 64 + 8, len(engine.events)
     assert not [t.name for t in threading.enumerate() if t.name.startswith(f"httpops-ws-{ws.id}")]
+
+
+# --- item 2: the opening handshake -------------------------------------------------------------
+
+
+def test_a_dripped_handshake_fails_within_the_timeout(
+    raw: Start, make_engine: MakeEngine, fast_config: FastConfig
+) -> None:
+    # 2 bytes/s: every read returns well within the timeout, so only a deadline stops it.
+    server = raw(hw.drip_handshake(rate=2.0))
+    engine = make_engine(fast_config(websocket_timeout=1.0))
+    sock = Socket()
+    ws = engine.websocket(_url(server, "drip"), **sock.callbacks())
+    finish(engine, ws.operation, sock.ending, limit=1.0 + 0.5)
+    assert_error(ws.operation, "timeout", "handshake within 1s")
+    assert len(sock.errors) == 1 and sock.opens == 0
+
+
+def test_endless_handshake_header_lines_are_capped(
+    raw: Start, make_engine: MakeEngine, fast_config: FastConfig
+) -> None:
+    server = raw(hw.endless_header_lines)
+    engine = make_engine(fast_config(websocket_timeout=10.0))
+    sock = Socket()
+    ws = engine.websocket(_url(server, "headers"), **sock.callbacks())
+    finish(engine, ws.operation, sock.ending, limit=SLACK * 2)
+    assert_error(ws.operation, "connection error", "handshake response head exceeds 65536 bytes")
+    assert len(sock.errors) == 1 and sock.opens == 0
+
+
+# --- item 10: a peer that stops reading --------------------------------------------------------
+
+
+def test_a_peer_that_stops_reading_is_dead_even_during_a_big_send(
+    raw: Start, make_engine: MakeEngine, fast_config: FastConfig
+) -> None:
+    interval, timeout = 0.3, 0.3
+    server = raw(hw.stops_reading)
+    engine = make_engine(fast_config(ws_ping_interval=interval, ws_ping_timeout=timeout))
+    sock = Socket()
+    ws = engine.websocket(_url(server, "stuck"), **sock.callbacks())
+    assert wait_for(lambda: engine.poll() >= 0 and sock.opens == 1, timeout=5)
+    sock.ending.started = time.monotonic()
+    assert ws.send(b"x" * (8 * 1024 * 1024))  # far more than the kernel buffers hold
+    finish(engine, ws.operation, sock.ending, limit=interval + timeout + 1.0)
+    assert_error(ws.operation, "timeout", "read nothing")
+    assert len(sock.errors) == 1 and len(sock.closes) == 1
+
+
+# --- item 13: ping flood -----------------------------------------------------------------------
+
+
+def test_a_ping_flood_neither_pins_a_core_nor_gets_a_pong_each(
+    raw: Start, make_engine: MakeEngine, fast_config: FastConfig, short_close: float
+) -> None:
+    record = hw.Record()
+    flood = 1.0
+    server = raw(hw.ping_flood(record, flood))
+    engine = make_engine(fast_config())
+    sock = Socket()
+    ws = engine.websocket(_url(server, "pings"), **sock.callbacks())
+    assert wait_for(lambda: engine.poll() >= 0 and sock.opens == 1, timeout=5)
+    reader = f"httpops-ws-{ws.id}"
+    cpu = _thread_cpu(reader)
+    _pump(engine, flood)
+    used = _thread_cpu(reader) - cpu
+    pongs = len(record.opcodes(0xA))
+    ws.close()
+    assert engine.wait(ws.operation, timeout=5)
+    assert used < 0.4 * flood, f"reader used {used:.2f} CPU-s in {flood}s"
+    assert 1 <= pongs <= 3 * (flood + 1) / 0.1, pongs  # at most ~one per 0.1 s
+    assert sock.closes and not sock.errors
+
+
+# --- item 17: proxy variables, read once ----------------------------------------------------
+
+
+def test_proxy_variables_are_read_when_the_engine_is_created(
+    raw: Start,
+    make_engine: MakeEngine,
+    fast_config: FastConfig,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY", "https_proxy", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    proxied, direct = hw.Record(), hw.Record()
+    proxy = raw(hw.proxy_recorder(proxied))
+    target = raw(hw.invalid_close(struct.pack("!H", 1000), direct))
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{proxy.port}")
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
+    with_proxy = make_engine(fast_config())
+    monkeypatch.delenv("http_proxy")
+    monkeypatch.delenv("HTTP_PROXY")
+    without = make_engine(fast_config())
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{proxy.port}")  # too late for both
+
+    ws = without.websocket(_url(target, "direct"))
+    assert without.wait(ws.operation, timeout=5)
+    assert len(direct.requests) == 1 and proxied.requests == []
+
+    ws = with_proxy.websocket(_url(target, "proxied"))
+    assert with_proxy.wait(ws.operation, timeout=5)
+    assert [r.split(b"\r\n")[0] for r in proxied.requests] == [
+        f"CONNECT 127.0.0.1:{target.port} HTTP/1.1".encode()
+    ]
+    assert len(direct.requests) == 1
+
+
+# --- issue 10 item 4: the idle timeout ---------------------------------------------------------
+
+
+def test_idle_timeout_fails_a_silent_socket_once(
+    raw: Start, make_engine: MakeEngine, fast_config: FastConfig
+) -> None:
+    server = raw(hw.silent)
+    engine = make_engine(fast_config())
+    sock = Socket()
+    ws = engine.websocket(_url(server, "silent"), idle_timeout=1.0, **sock.callbacks())
+    finish(engine, ws.operation, sock.ending, limit=1.0 + SLACK)
+    assert sock.ending.elapsed >= 1.0
+    assert_error(ws.operation, "timeout", "no message for 1s")
+    assert [str(e) for e in sock.errors] == [str(ws.operation.error)]
+    assert len(sock.closes) == 1
+
+
+def test_messages_keep_an_idle_socket_open(
+    raw: Start, make_engine: MakeEngine, fast_config: FastConfig
+) -> None:
+    server = raw(hw.ticking(interval=0.15, count=6))
+    engine = make_engine(fast_config())
+    sock = Socket()
+    ws = engine.websocket_json(_url(server, "ticks"), idle_timeout=0.45, **sock.callbacks())
+    # 6 messages 0.15 s apart: 0.9 s in all, twice the idle timeout.
+    assert wait_for(lambda: engine.poll() >= 0 and sock.messages == 6, timeout=5)
+    assert not sock.errors and not sock.closes
+    finish(engine, ws.operation, sock.ending, limit=5)
+    assert_error(ws.operation, "timeout", "no message for 0.45s")
+
+
+@pytest.mark.parametrize("value", [0, -1, float("inf"), "1"])
+def test_idle_timeout_is_checked_at_the_call(engine: httpops.Engine, value: Any) -> None:
+    with pytest.raises(httpops.InvalidArgument, match="idle_timeout"):
+        engine.websocket("ws://127.0.0.1:9/x", idle_timeout=value)

@@ -27,8 +27,8 @@ __all__ = [
     "drip_handshake",
     "endless_fragments",
     "endless_header_lines",
-    "frame",
     "fragmented",
+    "frame",
     "handshake",
     "invalid_close",
     "parse_client_frames",
@@ -37,6 +37,7 @@ __all__ = [
     "silent",
     "stops_reading",
     "stream",
+    "ticking",
 ]
 
 #: Longest any handler here runs, in seconds.
@@ -138,7 +139,9 @@ def _read_frames(conn: socket.socket, record: Record, buffer: bytes, wait: float
     return rest
 
 
-def _until_close(conn: socket.socket, stop: threading.Event, record: Record, seconds: float) -> None:
+def _until_close(
+    conn: socket.socket, stop: threading.Event, record: Record, seconds: float
+) -> None:
     """Record client frames until its close frame, EOF, stop, or ``seconds``."""
     buffer = b""
     end = time.monotonic() + seconds
@@ -187,6 +190,22 @@ def silent(conn: socket.socket, stop: threading.Event) -> None:
     if handshake(conn):
         while not stop.is_set() and conn.recv(65536):
             pass
+
+
+def ticking(interval: float, count: int) -> Handler:
+    """Handshake, send ``count`` JSON messages ``interval`` seconds apart, then go silent."""
+
+    def handler(conn: socket.socket, stop: threading.Event) -> None:
+        if not handshake(conn):
+            return
+        for i in range(count):
+            if stop.wait(interval):
+                return
+            conn.sendall(frame(0x1, b'{"tick": %d}' % i))
+        while not stop.is_set() and conn.recv(65536):
+            pass
+
+    return handler
 
 
 def stream(count: int, size: int) -> Handler:
