@@ -35,7 +35,9 @@ _OTCV8_IDLE_DEFAULT = 15.0
 
 
 def _idle_seconds(timeout: object) -> Any:
-    """OTCv8's rule: a number under 1 means 15 s; anything else goes to the engine's checks."""
+    """OTCv8's rule: nil or a number under 1 means 15 s; the engine checks anything else."""
+    if timeout is None:
+        return _OTCV8_IDLE_DEFAULT
     if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout < 1:
         return _OTCV8_IDLE_DEFAULT
     return timeout

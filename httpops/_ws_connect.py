@@ -141,7 +141,7 @@ class AbortableWebSocket(websocket.WebSocket):
     def sock(self) -> socket.socket | None:
         opening = self.opening
         if opening is not None and self._sock is not None:
-            opening.target = self._sock
+            opening.attach(self._sock)
             return cast(socket.socket, opening)
         return self._sock
 

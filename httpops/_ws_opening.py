@@ -59,11 +59,19 @@ class Opening:
     def __init__(self, url: str, deadline: float) -> None:
         self.url = url
         self.deadline = deadline
-        self.target: socket.socket | None = None  # set by AbortableWebSocket.sock
+        self.target: socket.socket | None = None  # see attach()
         self._head = 0
         self._body = 0
         self._in_body = False
         self._tail = b""
+
+    def attach(self, sock: socket.socket) -> None:
+        """Stand in for ``sock``; a new socket (after a redirect) starts a new response."""
+        if sock is not self.target:
+            self.target = sock
+            self._head = self._body = 0
+            self._in_body = False
+            self._tail = b""
 
     def _bound(self) -> socket.socket:
         target = self.target

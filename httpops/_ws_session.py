@@ -13,7 +13,8 @@ Each socket has one *session* with two named threads:
 * the **writer**, ``httpops-ws-<id>-send``, one per connection, drains the
   bounded outbound queue that :meth:`Session.send` fills without blocking,
   sends keep-alive pings and judges their pongs, and sends our close frame
-  after everything queued before it.
+  after everything queued before it. Its half of the class is
+  :class:`~httpops._ws_writer.Writer`.
 
 When one side must stop the other it shuts the socket down (``abort``): a
 thread blocked in ``recv`` or ``send`` then returns at once. The writer
@@ -59,6 +60,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from . import _ws_writer
 from ._errors import (
     JSONDecodeError,
     OperationError,
@@ -73,20 +75,19 @@ from ._ws_connect import (
     OPCODE_TEXT,
     AbortableWebSocket,
     ProtocolFault,
-    close_payload,
     frame_bytes,
     install_read_hook,
     is_direct_capable,
     new_socket,
     open_socket,
     translate,
-    write_all,
     write_nowait,
 )
 from ._ws_events import WsError, WsMessage, WsOpen
 from ._ws_frames import Reassembler, parse_close, read_frame
 from ._ws_opening import proxy_options
-from ._ws_policy import DEAD, PING, ControlBudget, PingClock, Reconnect
+from ._ws_policy import ControlBudget, Reconnect
+from ._ws_writer import CLOSE_TIMEOUT, Outgoing, Writer
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -97,40 +98,13 @@ __all__ = ["CLOSE_TIMEOUT", "Session"]
 
 log = logging.getLogger("httpops")
 
-#: Seconds to wait for the server's close frame after sending ours.
-CLOSE_TIMEOUT = 3.0
 #: Seconds a connection must stay open before a loss starts the reconnect count afresh.
 STABLE_AFTER = 2.0
-#: Shortest time between two pongs (the newest ping is answered; RFC 6455 5.5.3).
-PONG_INTERVAL = 0.1
 #: Close code and reason sent (and reported) when a socket is canceled.
 CANCEL_CLOSE = (1001, "canceled")
 
-_CLOSE = object()  # writer job: send our close frame
 #: Largest payload the host thread frames and writes itself (masking costs CPU per byte).
 _DIRECT_MAX = 16 * 1024
-
-
-class Outgoing(NamedTuple):
-    """A queued message; ``rest`` is the unwritten tail of a frame started directly."""
-
-    opcode: int
-    payload: bytes
-    rest: bytes | None = None
-
-
-class Pong(NamedTuple):
-    """Writer job: answer the newest ping with its payload."""
-
-    data: bytes
-
-
-class PeerStalled(Exception):
-    """A write made no progress for too long; ``error`` says why we give up."""
-
-    def __init__(self, error: OperationError) -> None:
-        super().__init__(str(error))
-        self.error = error
 
 
 class End(NamedTuple):
@@ -142,7 +116,7 @@ class End(NamedTuple):
     by_us: bool = False
 
 
-class Session:
+class Session(Writer):
     """The threads and queues of one WebSocket; see the module docstring.
 
     Args:
@@ -355,7 +329,7 @@ class Session:
         clock = self.engine.clock
         reader = self._reader
         if reader is not None:
-            reader.join(max(0.0, min(deadline - clock(), CLOSE_TIMEOUT)))
+            reader.join(max(0.0, min(deadline - clock(), _ws_writer.CLOSE_TIMEOUT)))
             if reader.is_alive():  # the server did not answer our close frame: hang up
                 with self._lock:
                     ws = self._ws
@@ -592,30 +566,6 @@ class Session:
         self._send_close(ws, 1000 if code in (1005, 1006, 1015) else code, "")
         return End(code, reason, None, by_us=self._stopping)
 
-    def _send_close(self, ws: AbortableWebSocket, code: int, reason: str) -> None:
-        """The reader's close frame (an answer, or a protocol fault); bounded in time."""
-        with self._lock:
-            if self._close_sent:
-                return
-            self._close_sent = True
-            self._wake.notify_all()  # the writer stops taking jobs
-        data = frame_bytes(OPCODE_CLOSE, close_payload(code, reason))
-
-        def stalled(seconds: float) -> None:
-            if seconds >= CLOSE_TIMEOUT:
-                raise TimeoutError("close frame not taken")
-
-        # The writer may hold the lock in a stalled write: wait for it, but not forever.
-        if not ws.lock.acquire(timeout=CLOSE_TIMEOUT):
-            log.debug("WS %s: close frame not sent (a write is stuck)", self.url)
-            return
-        try:
-            write_all(ws, data, stalled)
-        except Exception:
-            log.debug("WS %s: close frame not sent", self.url, exc_info=True)
-        finally:
-            ws.lock.release()
-
     def _lost(self, exc: Exception) -> End:
         with self._lock:
             noted = self._conn_error
@@ -627,138 +577,3 @@ class Session:
         if noted is not None:
             return End(1006, "", noted)
         return End(1006, "", translate(exc, self.url, handshake=False, timeout=self.timeout))
-
-    # -- the writer thread -----------------------------------------------------------------
-
-    def _write_loop(self, ws: AbortableWebSocket) -> None:
-        job: Any = None
-        pinger = PingClock(self.ping_interval, self.ping_timeout)
-        try:
-            while True:
-                job = self._next_job(pinger)
-                if job is None:
-                    return
-                if job is _CLOSE:
-                    self._write_close(ws)
-                    return
-                if job is PING:
-                    self._write_control(ws, OPCODE_PING, b"")
-                elif isinstance(job, Pong):
-                    self._write_control(ws, OPCODE_PONG, job.data)
-                elif job is DEAD:
-                    detail = f"no pong within {self.ping_timeout:g}s"
-                    self._abort_with(ws, ReadTimeout("WS", self.url, detail))
-                    return
-                else:
-                    self._write_message(ws, job)
-                job = None
-        except Exception as exc:
-            with self._lock:
-                self._writer_busy = False
-                if isinstance(job, Outgoing):
-                    # Not known to have arrived: send it again (whole) after a reconnect.
-                    self._outbox.appendleft(Outgoing(job.opcode, job.payload))
-            if not self._conn_over:
-                error = exc.error if isinstance(exc, PeerStalled) else None
-                self._abort_with(ws, error or translate(exc, self.url, handshake=False, timeout=0))
-
-    def _stalled(self, seconds: float) -> None:
-        """A write made no progress for ``seconds``: give up when the peer counts as dead.
-
-        A peer that reads nothing cannot get our pings either, so the judge is
-        the write's own clock: ``ping_interval + ping_timeout`` without a byte
-        taken is a dead peer. Closing, :data:`CLOSE_TIMEOUT` is enough.
-
-        Raises:
-            PeerStalled: Give up on this connection.
-        """
-        if self._conn_over:
-            raise ConnectionResetError("the connection is over")
-        if self._stopping and seconds >= CLOSE_TIMEOUT:
-            raise PeerStalled(ReadTimeout("WS", self.url, f"peer read nothing for {seconds:.1f}s"))
-        if self.ping_interval is not None and seconds >= self.ping_interval + self.ping_timeout:
-            detail = f"peer read nothing and sent no pong for {seconds:.1f}s"
-            raise PeerStalled(ReadTimeout("WS", self.url, detail))
-
-    def _write_control(self, ws: AbortableWebSocket, opcode: int, payload: bytes) -> None:
-        data = frame_bytes(opcode, payload)
-        with ws.lock:
-            write_all(ws, data, self._stalled)
-
-    def _write_message(self, ws: AbortableWebSocket, job: Outgoing) -> None:
-        if job.rest is None:
-            data = frame_bytes(job.opcode, job.payload)
-            with ws.lock:
-                write_all(ws, data, self._stalled)
-        else:
-            try:  # the tail of a direct write; its sender left ws.lock held for us
-                write_all(ws, job.rest, self._stalled)
-            finally:
-                ws.lock.release()
-        with self._lock:
-            self._writer_busy = False
-
-    def _next_job(self, pinger: PingClock) -> Any:
-        """Wait for the next thing to write; None when the connection is over."""
-        with self._lock:
-            while True:
-                if self._conn_over:
-                    return None
-                if self._direct_busy:
-                    # A host thread holds ws.lock: a ping now could wait on a lock
-                    # that only we may release (after a partial direct write).
-                    self._writer_held = True
-                    self._wake.wait()
-                    self._writer_held = False
-                    continue
-                if self._outbox and self._outbox[0].rest is not None:
-                    self._writer_busy = True  # finish the frame begun: we hold its lock
-                    return self._outbox.popleft()
-                now = time.monotonic()
-                pong, pong_wait = self._due_pong(now)
-                if pong is not None:
-                    return pong
-                if self._outbox and not self._close_sent:
-                    self._writer_busy = True
-                    return self._outbox.popleft()
-                if self._close_sent:
-                    return None
-                if self._close_request is not None and not self._outbox:
-                    self._close_sent = True
-                    return _CLOSE
-                job, wait = pinger.check(now, self._last_pong, self._paused)
-                if job is not None:
-                    return job
-                if pong_wait is not None:
-                    wait = pong_wait if wait is None else min(wait, pong_wait)
-                self._wake.wait(wait)
-
-    def _due_pong(self, now: float) -> tuple[Pong | None, float | None]:
-        """The pong to send now, or how long until one may go (with ``_lock`` held).
-
-        At most one pong per :data:`PONG_INTERVAL`, answering the newest ping
-        (RFC 6455 5.5.3 allows that): a ping flood costs us no more than that.
-        """
-        data = self._pong
-        if data is None or self._close_sent:
-            return None, None
-        if now < self._next_pong:
-            return None, self._next_pong - now
-        self._pong = None
-        self._next_pong = now + PONG_INTERVAL
-        return Pong(data), None
-
-    def _write_close(self, ws: AbortableWebSocket) -> None:
-        with self._lock:
-            code, reason = self._close_request or (1000, "")
-        self._write_control(ws, OPCODE_CLOSE, close_payload(code, reason))
-        with self._lock:
-            answered = self._wake.wait_for(lambda: self._conn_over, CLOSE_TIMEOUT)
-        if not answered:
-            ws.abort()
-
-    def _abort_with(self, ws: AbortableWebSocket, error: OperationError) -> None:
-        with self._lock:
-            if self._conn_error is None:
-                self._conn_error = error
-        ws.abort()

@@ -78,7 +78,7 @@ def _close_code(record: hw.Record) -> int | None:
 @pytest.fixture
 def short_close(monkeypatch: pytest.MonkeyPatch) -> float:
     """Wait 0.5 s (not 3 s) for the server's close frame, to keep these tests fast."""
-    monkeypatch.setattr("httpops._ws_session.CLOSE_TIMEOUT", 0.5)
+    monkeypatch.setattr("httpops._ws_writer.CLOSE_TIMEOUT", 0.5)
     return 0.5
 
 

@@ -60,8 +60,8 @@ def test_messages_reset_the_facade_idle_timeout(
     ("given", "used"), [(None, 15.0), (0, 15.0), (0.5, 15.0), (-3, 15.0), (1, 1), (3, 3)]
 )
 def test_otcv8_timeout_rule(given: Any, used: Any) -> None:
-    # nil takes HTTP.websocketTimeout (15 by default) before this rule applies.
-    assert _idle_seconds(15.0 if given is None else given) == used
+    # nil takes HTTP.websocketTimeout first; a websocketTimeout of None means 15 too.
+    assert _idle_seconds(given) == used
 
 
 def test_engine_default_has_no_idle_timeout(
