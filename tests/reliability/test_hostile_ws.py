@@ -9,6 +9,7 @@ threads and descriptors back at their baseline after each test.
 
 from __future__ import annotations
 
+import ssl
 import struct
 import threading
 import time
@@ -16,12 +17,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import trustme
 
 import httpops
 from tests.conftest import wait_for
 from tests.reliability.support import Ending, assert_error, finish
 from tests.servers import RawTCPServer
 from tests.servers import hostile_ws as hw
+from tests.servers import misbehaving as mb
 from tests.servers.raw import Handler
 
 Start = Callable[[Handler], RawTCPServer]
@@ -64,6 +67,15 @@ class Socket:
 
 def _url(server: RawTCPServer, path: str) -> str:
     return f"ws://127.0.0.1:{server.port}/{path}"
+
+
+def _maybe_tls(scheme: str, ca: trustme.CA, handler: Handler) -> Handler:
+    """``handler`` as is for ws://, behind TLS with a certificate from ``ca`` for wss://."""
+    if scheme == "ws":
+        return handler
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    return mb.tls(context, handler)
 
 
 def _close_code(record: hw.Record) -> int | None:
@@ -335,14 +347,24 @@ def test_endless_handshake_header_lines_are_capped(
 # --- item 10: a peer that stops reading --------------------------------------------------------
 
 
+@pytest.mark.parametrize("scheme", ["ws", "wss"])
 def test_a_peer_that_stops_reading_is_dead_even_during_a_big_send(
-    raw: Start, make_engine: MakeEngine, fast_config: FastConfig
+    raw: Start,
+    make_engine: MakeEngine,
+    fast_config: FastConfig,
+    ca: trustme.CA,
+    ca_bundle: str,
+    scheme: str,
 ) -> None:
+    # Over TLS too: ssl retries a blocking socket's write forever, a timeout-mode one not.
     interval, timeout = 0.3, 0.3
-    server = raw(hw.stops_reading)
-    engine = make_engine(fast_config(ws_ping_interval=interval, ws_ping_timeout=timeout))
+    server = raw(_maybe_tls(scheme, ca, hw.stops_reading))
+    engine = make_engine(
+        fast_config(ws_ping_interval=interval, ws_ping_timeout=timeout, verify=ca_bundle)
+    )
     sock = Socket()
-    ws = engine.websocket(_url(server, "stuck"), **sock.callbacks())
+    url = f"{scheme}://127.0.0.1:{server.port}/stuck"
+    ws = engine.websocket(url, **sock.callbacks())
     assert wait_for(lambda: engine.poll() >= 0 and sock.opens == 1, timeout=5)
     sock.ending.started = time.monotonic()
     assert ws.send(b"x" * (8 * 1024 * 1024))  # far more than the kernel buffers hold
@@ -413,13 +435,20 @@ def test_proxy_variables_are_read_when_the_engine_is_created(
 # --- issue 10 item 4: the idle timeout ---------------------------------------------------------
 
 
+@pytest.mark.parametrize("scheme", ["ws", "wss"])
 def test_idle_timeout_fails_a_silent_socket_once(
-    raw: Start, make_engine: MakeEngine, fast_config: FastConfig
+    raw: Start,
+    make_engine: MakeEngine,
+    fast_config: FastConfig,
+    ca: trustme.CA,
+    ca_bundle: str,
+    scheme: str,
 ) -> None:
-    server = raw(hw.silent)
-    engine = make_engine(fast_config())
+    server = raw(_maybe_tls(scheme, ca, hw.silent))
+    engine = make_engine(fast_config(verify=ca_bundle))
     sock = Socket()
-    ws = engine.websocket(_url(server, "silent"), idle_timeout=1.0, **sock.callbacks())
+    url = f"{scheme}://127.0.0.1:{server.port}/silent"
+    ws = engine.websocket(url, idle_timeout=1.0, **sock.callbacks())
     finish(engine, ws.operation, sock.ending, limit=1.0 + SLACK)
     assert sock.ending.elapsed >= 1.0
     assert_error(ws.operation, "timeout", "no message for 1s")
