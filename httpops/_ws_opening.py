@@ -8,10 +8,10 @@ Runs on the session thread (``httpops-ws-<id>``) while websocket-client's
   While the upgrade runs, :class:`Opening` stands in for the socket (see
   ``AbortableWebSocket.sock``): before every read and write it sets the
   socket's timeout to the time *left*, and refuses to start one past the
-  deadline. The TCP connect has its own ``timeout`` and the deadline counts
-  from before it, so the opening ends within ``timeout`` plus one read's
-  return (the TLS handshake, done by the ``ssl`` module in one call, is
-  bounded per read only).
+  deadline. The deadline counts from before the TCP connect (bounded by
+  ``timeout`` itself), and CPython bounds a TLS handshake as a whole by the
+  socket's timeout, so the opening ends within about ``timeout`` however
+  slowly any part of it drips.
 * **A capped response.** websocket-client reads the response head a byte at
   a time, without a limit: endless header lines burn a core and grow a dict.
   :class:`Opening` counts what it reads and fails with a clear error past

@@ -335,6 +335,20 @@ def test_a_dripped_handshake_fails_within_the_timeout(
     assert len(sock.errors) == 1 and sock.opens == 0
 
 
+def test_a_dripped_tls_handshake_fails_within_the_timeout(
+    raw: Start, make_engine: MakeEngine, fast_config: FastConfig, ca: trustme.CA, ca_bundle: str
+) -> None:
+    # CPython bounds the whole TLS handshake by the socket's timeout; the upgrade after
+    # it only gets what is left of the same deadline.
+    tls_server = raw(_maybe_tls("wss", ca, hw.silent))
+    relay = raw(hw.drip_relay(tls_server.port, rate=50.0))
+    engine = make_engine(fast_config(websocket_timeout=1.0, verify=ca_bundle))
+    sock = Socket()
+    ws = engine.websocket(f"wss://127.0.0.1:{relay.port}/drip", **sock.callbacks())
+    finish(engine, ws.operation, sock.ending, limit=1.0 + 0.5)
+    assert_error(ws.operation, "timeout", "handshake within 1s")
+
+
 def test_endless_handshake_header_lines_are_capped(
     raw: Start, make_engine: MakeEngine, fast_config: FastConfig
 ) -> None:

@@ -25,6 +25,7 @@ __all__ = [
     "accept_key",
     "close_flood",
     "drip_handshake",
+    "drip_relay",
     "endless_fragments",
     "endless_header_lines",
     "fragmented",
@@ -166,6 +167,42 @@ def drip_handshake(rate: float = 2.0) -> Handler:
             conn.sendall(bytes([byte]))
 
     return handler
+
+
+def drip_relay(port: int, rate: float = 50.0) -> Handler:
+    """Relay to 127.0.0.1:``port``, passing the server's bytes on at ``rate`` bytes/s.
+
+    In front of a TLS server this drips the TLS handshake itself.
+    """
+
+    def handler(conn: socket.socket, stop: threading.Event) -> None:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as upstream:
+            forward = threading.Thread(target=_pipe, args=(conn, upstream), daemon=True)
+            forward.start()
+            upstream.settimeout(0.2)
+            end = time.monotonic() + LIMIT
+            while not stop.is_set() and time.monotonic() < end:
+                try:
+                    byte = upstream.recv(1)
+                except TimeoutError:
+                    continue
+                if not byte or stop.wait(1.0 / rate):
+                    break
+                conn.sendall(byte)
+            upstream.shutdown(socket.SHUT_RDWR)
+            conn.shutdown(socket.SHUT_RDWR)
+            forward.join(5)
+
+    return handler
+
+
+def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    """Copy ``source`` to ``sink`` until either side closes."""
+    try:
+        while chunk := source.recv(65536):
+            sink.sendall(chunk)
+    except OSError:
+        pass
 
 
 def endless_header_lines(conn: socket.socket, stop: threading.Event) -> None:
