@@ -173,6 +173,8 @@ def test_a_valid_subprotocol_is_offered(
     ws = engine.websocket(_url(server, "proto"), subprotocols=["chat.v2"])
     assert engine.wait(ws.operation, timeout=5)
     assert b"Sec-WebSocket-Protocol: chat.v2\r\n" in record.requests[0]
+    assert ws.subprotocol == "chat.v2"
+    assert ws.operation.state is httpops.State.DONE
 
 
 # --- item 18: reconnect backoff ------------------------------------------------------------

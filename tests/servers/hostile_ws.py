@@ -77,7 +77,12 @@ def handshake(conn: socket.socket, record: Record | None = None) -> bool:
     key = accept_key(head)
     if key is None:
         return False
-    conn.sendall(_response_head(key) + b"\r\n")
+    chosen = b""
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"sec-websocket-protocol":
+            chosen = b"Sec-WebSocket-Protocol: %s\r\n" % value.split(b",")[0].strip()
+    conn.sendall(_response_head(key) + chosen + b"\r\n")
     return True
 
 
