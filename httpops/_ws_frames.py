@@ -115,6 +115,8 @@ class Reassembler:
         Raises:
             ProtocolFault: A continuation without a message, a new message
                 inside a fragmented one (1002), too many bytes or fragments (1009).
+
+        Thread-safety: the reader thread only.
         """
         if frame.opcode == OPCODE_CONT:
             if self._opcode is None:

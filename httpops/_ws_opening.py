@@ -66,7 +66,10 @@ class Opening:
         self._tail = b""
 
     def attach(self, sock: socket.socket) -> None:
-        """Stand in for ``sock``; a new socket (after a redirect) starts a new response."""
+        """Stand in for ``sock``; a new socket (after a redirect) starts a new response.
+
+        Thread-safety: the session thread only (as every method here).
+        """
         if sock is not self.target:
             self.target = sock
             self._head = self._body = 0

@@ -197,7 +197,10 @@ class ControlBudget:
         self.spent = 0
 
     def spend(self) -> None:
-        """Count one control frame; sleep out the window if it is over budget."""
+        """Count one control frame; sleep out the window if it is over budget.
+
+        Thread-safety: the reader thread only.
+        """
         now = time.monotonic()
         if now >= self.window_end:
             self.window_end, self.spent = now + self.window, 0
