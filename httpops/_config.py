@@ -177,6 +177,10 @@ class Config:
         ws_high_water: Undelivered received messages of one socket at which
             its session stops reading until the host polls them away.
         ws_max_message_bytes: Largest incoming WebSocket message accepted.
+        ws_high_water_bytes: Undelivered received bytes of one socket at which
+            its session stops reading too (whichever mark comes first).
+        ws_max_fragments: Most frames one incoming WebSocket message may
+            arrive in.
         raise_callback_errors: Re-raise an exception from a user callback out
             of ``poll()`` (for tests) instead of only logging it.
     """
@@ -205,6 +209,8 @@ class Config:
     ws_send_queue: int = 1024
     ws_high_water: int = 1024
     ws_max_message_bytes: int = 16 * MIB
+    ws_high_water_bytes: int = 64 * MIB
+    ws_max_fragments: int = 4096
     raise_callback_errors: bool = False
 
     def __post_init__(self) -> None:
@@ -218,6 +224,8 @@ class Config:
         _check_positive_int("ws_send_queue", self.ws_send_queue)
         _check_positive_int("ws_high_water", self.ws_high_water)
         _check_positive_int("ws_max_message_bytes", self.ws_max_message_bytes)
+        _check_positive_int("ws_high_water_bytes", self.ws_high_water_bytes)
+        _check_positive_int("ws_max_fragments", self.ws_max_fragments)
         if self.max_download_bytes is not None:
             _check_positive_int("max_download_bytes", self.max_download_bytes)
         # Paths are stored as str, whatever os.PathLike they were given as.

@@ -20,6 +20,7 @@ import os
 import threading
 import time
 import warnings
+import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
@@ -117,6 +118,8 @@ class Engine:
         self.config = config or Config()
         self.config.log_insecure()
         self.clock = clock
+        # Proxy variables, read once (as the requests transport does): WebSockets use them.
+        self.proxies: dict[str, str] = urllib.request.getproxies()
         self.transport: Transport = transport or RequestsTransport(
             pool_maxsize=self.config.max_workers + self.config.max_download_workers
         )
@@ -365,6 +368,7 @@ class Engine:
         reconnect: Reconnect | None = None,
         ping_interval: float | None | Default = DEFAULT,
         ping_timeout: float | Default = DEFAULT,
+        idle_timeout: float | None = None,
     ) -> WebSocket:
         """Open a WebSocket; returns its handle at once (``send``, ``close``).
 
@@ -378,7 +382,7 @@ class Engine:
             self, url, on_open=on_open, on_message=on_message, on_close=on_close,
             on_error=on_error, timeout=timeout, json=json, headers=headers,
             subprotocols=subprotocols, reconnect=reconnect, ping_interval=ping_interval,
-            ping_timeout=ping_timeout,
+            ping_timeout=ping_timeout, idle_timeout=idle_timeout,
         )  # fmt: skip
 
     def websocket_json(
@@ -395,6 +399,7 @@ class Engine:
         reconnect: Reconnect | None = None,
         ping_interval: float | None | Default = DEFAULT,
         ping_timeout: float | Default = DEFAULT,
+        idle_timeout: float | None = None,
     ) -> WebSocket:
         """`websocket` with JSON messages, decoded on the session thread.
 
@@ -404,6 +409,7 @@ class Engine:
             url, on_open=on_open, on_message=on_message, on_close=on_close, on_error=on_error,
             timeout=timeout, json=True, headers=headers, subprotocols=subprotocols,
             reconnect=reconnect, ping_interval=ping_interval, ping_timeout=ping_timeout,
+            idle_timeout=idle_timeout,
         )  # fmt: skip
 
     @staticmethod

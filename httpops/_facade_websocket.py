@@ -8,6 +8,11 @@ socket), ``onError`` the error text (``"JSON ERROR: ..."`` for an
 undecodable message on a JSON socket), ``onClose`` ``"<code>"`` or
 ``"<code>: <reason>"``, exactly once. After ``HTTP.cancel(id)`` none of
 them runs.
+
+``timeout`` is OTCv8's: an *idle* timeout. No message for that many seconds
+→ ``onError("timeout: ...")``, then ``onClose``. ``nil``/None takes
+:attr:`websocketTimeout`; a value under 1 means 15, as in OTCv8's C++. The
+same number bounds the connect and handshake.
 """
 
 from __future__ import annotations
@@ -25,6 +30,17 @@ if TYPE_CHECKING:
 __all__ = ["WebSocketFacadeMixin"]
 
 _CALLBACK_NAMES = ("onOpen", "onMessage", "onClose", "onError")
+#: OTCv8's idle timeout when the one given is under 1 second.
+_OTCV8_IDLE_DEFAULT = 15.0
+
+
+def _idle_seconds(timeout: object) -> Any:
+    """OTCv8's rule: nil or a number under 1 means 15 s; the engine checks anything else."""
+    if timeout is None:
+        return _OTCV8_IDLE_DEFAULT
+    if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout < 1:
+        return _OTCV8_IDLE_DEFAULT
+    return timeout
 
 
 def _callbacks(callbacks: object) -> dict[str, Callable[..., Any] | None]:
@@ -69,7 +85,10 @@ class WebSocketFacadeMixin:
             url: ``ws://`` or ``wss://`` URL.
             callbacks: Dict or object with ``onOpen``/``onMessage``/
                 ``onClose``/``onError``, each called ``(message, operationId)``.
-            timeout: Connect timeout in seconds (default :attr:`websocketTimeout`).
+            timeout: Idle timeout in seconds, as in OTCv8: no message for that
+                long → ``onError`` (``"timeout: ..."``) then ``onClose``. None
+                takes :attr:`websocketTimeout`; under 1 means 15. It also
+                bounds the connect and handshake.
             jsonWebsocket: Decode messages as JSON (and send dicts/lists as JSON).
 
         Raises:
@@ -78,6 +97,7 @@ class WebSocketFacadeMixin:
         Thread-safety: the polling thread (it touches ``operations``).
         """
         found = _callbacks(callbacks)
+        idle = _idle_seconds(self.websocketTimeout if timeout is None else timeout)
 
         def relay(name: str) -> Callable[..., None]:
             fn = found[name]
@@ -106,7 +126,8 @@ class WebSocketFacadeMixin:
             on_message=on_message,
             on_error=lambda h, e: on_error(h, str(e)),
             on_close=on_close,
-            timeout=self.websocketTimeout if timeout is None else timeout,
+            timeout=idle,
+            idle_timeout=idle,
             json=bool(jsonWebsocket),
             headers={**self.customHeaders, "User-Agent": self.agent},
         )

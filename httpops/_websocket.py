@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._config import DEFAULT, Default
 from ._errors import EngineClosed, InvalidArgument
-from ._validation import check_callback, check_headers, check_timeout, check_url
+from ._validation import _TOKEN, check_callback, check_headers, check_timeout, check_url
 from ._ws_events import WsError, WsMessage, WsOpen
 from ._ws_handle import WebSocket
 from ._ws_policy import Reconnect
@@ -59,8 +59,10 @@ def _check_subprotocols(subprotocols: object) -> list[str] | None:
     if isinstance(subprotocols, (str, bytes)) or not isinstance(subprotocols, Sequence):
         raise InvalidArgument(f"subprotocols must be a list of str, got {subprotocols!r}")
     for name in subprotocols:
-        if not isinstance(name, str) or not name or not name.isascii() or " " in name:
-            raise InvalidArgument(f"subprotocol must be a non-empty token, got {name!r}")
+        # An RFC 7230 token: nothing else may reach the handshake's header line (CR/LF
+        # would inject headers, a comma would split the offer).
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            raise InvalidArgument(f"subprotocol must be an RFC 7230 token, got {name!r}")
     return list(subprotocols)
 
 
@@ -100,6 +102,7 @@ def open_websocket(
     reconnect: Reconnect | None = None,
     ping_interval: float | None | Default = DEFAULT,
     ping_timeout: float | Default = DEFAULT,
+    idle_timeout: float | None = None,
 ) -> WebSocket:
     """Open a WebSocket to ``url``; returns its handle at once.
 
@@ -117,6 +120,10 @@ def open_websocket(
         reconnect: A :class:`Reconnect` policy; None never reconnects.
         ping_interval: Seconds between pings (None: no pings).
         ping_timeout: Seconds to wait for a pong before the peer is dead.
+        idle_timeout: Seconds without a message (a data frame) after which
+            the socket fails with a ``timeout`` error and closes (code 1001
+            sent); None (the default) waits forever. OTCv8's WebSocket
+            ``timeout``.
 
     Raises:
         InvalidURL, InvalidArgument, InvalidCallback, EngineClosed: At the call.
@@ -134,13 +141,14 @@ def open_websocket(
     connect_timeout, interval, pong_timeout = _settings(
         engine, timeout, ping_interval, ping_timeout, reconnect
     )
+    idle = check_timeout("idle_timeout", idle_timeout)
     config = engine.config
     merged = {**config.headers, "User-Agent": config.user_agent, **check_headers(headers)}
     _teach(engine)
     session = Session(
         engine, url, timeout=connect_timeout, json_mode=json, headers=merged,
         subprotocols=_check_subprotocols(subprotocols), reconnect=reconnect,
-        ping_interval=interval, ping_timeout=pong_timeout,
+        ping_interval=interval, ping_timeout=pong_timeout, idle_timeout=idle,
     )  # fmt: skip
     handles: list[WebSocket] = []  # filled before any event can reach the callback
     op = engine.register(

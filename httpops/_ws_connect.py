@@ -7,19 +7,30 @@ become httpops :class:`~httpops.OperationError` values, most specific
 first, so messages keep the stable phrases (``resolve error``,
 ``connection error``, ``timeout``).
 
-websocket-client is used for the protocol only: the handshake, frame
-parsing (``WebSocket.recv_frame``) and framing of what we send. Its
-``WebSocketApp`` callback model is not used.
+websocket-client is used for the protocol only: the handshake (bounded by
+:mod:`httpops._ws_opening`), its frame buffer (read by
+:mod:`httpops._ws_frames`) and framing what we send. Its ``WebSocketApp``
+callback model is not used.
+
+Once open, the socket runs in timeout mode with a short :data:`TICK`: no
+read or write blocks longer than that without coming back to us. The reader
+uses each tick to check the idle timeout; the writer writes frames itself
+(:func:`write_all`) and uses each tick without progress to judge a peer
+that stopped reading -- a ``sendall`` blocked for good would also have
+blocked the dead-peer judge. Works the same over TLS, where a kernel-level
+send timeout would not (``ssl`` retries a blocking socket's write forever).
 """
 
 from __future__ import annotations
 
 import logging
+import select
 import socket
 import ssl
 import struct
+import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import websocket
 from websocket import ABNF
@@ -36,6 +47,7 @@ from ._errors import (
     TLSError,
     TransportError,
 )
+from ._ws_opening import Opening
 
 __all__ = [
     "OPCODE_BINARY",
@@ -44,15 +56,18 @@ __all__ = [
     "OPCODE_PING",
     "OPCODE_PONG",
     "OPCODE_TEXT",
+    "TICK",
     "AbortableWebSocket",
     "ProtocolFault",
     "close_payload",
     "frame_bytes",
+    "install_read_hook",
     "is_direct_capable",
     "new_socket",
     "open_socket",
     "parse_close",
     "translate",
+    "write_all",
     "write_nowait",
 ]
 
@@ -76,6 +91,10 @@ _READ_AHEAD = 4096
 
 #: ``send()`` flag for one non-blocking write on a blocking socket (Linux, BSD, macOS).
 _DONTWAIT: int = getattr(socket, "MSG_DONTWAIT", 0)
+
+#: Seconds an open connection's reads and writes wait before they come back to
+#: check their clocks (idle timeout, a peer that stopped reading).
+TICK = 0.25
 
 
 class ProtocolFault(Exception):
@@ -115,9 +134,15 @@ class AbortableWebSocket(websocket.WebSocket):
 
     _abort_requested = False
     _sock: socket.socket | None = None
+    #: Set while the opening handshake runs: reads and writes go through it.
+    opening: Opening | None = None
 
     @property
     def sock(self) -> socket.socket | None:
+        opening = self.opening
+        if opening is not None and self._sock is not None:
+            opening.attach(self._sock)
+            return cast(socket.socket, opening)
         return self._sock
 
     @sock.setter
@@ -149,47 +174,79 @@ def new_socket(url: str, verify: bool | str) -> AbortableWebSocket:
 
 
 def open_socket(
-    ws: websocket.WebSocket,
+    ws: AbortableWebSocket,
     url: str,
     *,
     timeout: float,
     headers: Mapping[str, str],
     subprotocols: Sequence[str] | None,
-    max_message_bytes: int,
+    proxy: Mapping[str, Any],
 ) -> None:
-    """Connect and handshake ``ws`` (blocking, bounded by ``timeout``), then tune it.
+    """Connect and handshake ``ws`` within ``timeout`` in all, then set it to :data:`TICK`.
+
+    Args:
+        proxy: Explicit proxy options (:func:`httpops._ws_opening.proxy_options`).
 
     Raises:
         Exception: websocket-client's or the socket's; see :func:`translate`.
     """
-    options: dict[str, Any] = {"timeout": timeout, "header": dict(headers)}
+    options: dict[str, Any] = {"timeout": timeout, "header": dict(headers), **proxy}
     if subprotocols:
         options["subprotocols"] = list(subprotocols)
-    ws.connect(url, **options)  # type: ignore[no-untyped-call]
-    # From here the reader blocks in recv until data, an abort, or shutdown;
-    # liveness is the ping timer's job, not a socket timeout's.
-    ws.settimeout(None)
-    _install_frame_hooks(ws, max_message_bytes, url)
+    ws.opening = Opening(url, time.monotonic() + timeout)
+    try:
+        ws.connect(url, **options)  # type: ignore[no-untyped-call]
+    finally:
+        ws.opening = None
+    ws.settimeout(TICK)
 
 
-def _install_frame_hooks(ws: websocket.WebSocket, limit: int, url: str) -> None:
-    """Read ahead, and refuse a frame larger than ``limit`` before reading its payload."""
+def install_read_hook(ws: websocket.WebSocket, tick: Callable[[], None]) -> None:
+    """Read ahead, and call ``tick`` after every read and every :data:`TICK` without data.
+
+    ``tick`` may raise (the idle timeout does) to end the connection.
+    """
     buffer = ws.frame_buffer
     # Its own _recv handles a closed socket and maps errors to its exceptions.
     raw_recv: Callable[[int], bytes] = ws._recv
 
     def read_ahead(wanted: int) -> bytes:
-        return raw_recv(wanted if wanted > _READ_AHEAD else _READ_AHEAD)
-
-    read_length = buffer.recv_length
-
-    def checked_length() -> None:
-        read_length()
-        if buffer.length is not None and buffer.length > limit:
-            raise ProtocolFault(1009, too_large(url, buffer.length, limit))
+        size = wanted if wanted > _READ_AHEAD else _READ_AHEAD
+        while True:
+            try:
+                data = raw_recv(size)
+            except websocket.WebSocketTimeoutException:
+                tick()  # nothing for TICK seconds: the clocks still run
+                continue
+            tick()
+            return data
 
     buffer.recv = read_ahead
-    buffer.recv_length = checked_length  # type: ignore[method-assign]
+
+
+def write_all(ws: websocket.WebSocket, data: bytes, stalled: Callable[[float], None]) -> None:
+    """Write ``data`` whole (the caller holds ``ws.lock``).
+
+    Args:
+        stalled: Called with the seconds since the last byte went out each
+            time a :data:`TICK` passes without one; it raises to give up.
+
+    Raises:
+        OSError: The connection is broken (or was aborted).
+    """
+    sock = ws.sock
+    if sock is None:
+        raise ConnectionResetError("socket is closed")
+    view = memoryview(data)
+    since = time.monotonic()
+    while view:
+        try:
+            sent = sock.send(view)
+        except (TimeoutError, ssl.SSLWantWriteError, BlockingIOError):
+            stalled(time.monotonic() - since)
+            continue
+        view = view[sent:]
+        since = time.monotonic()
 
 
 def too_large(url: str, size: int, limit: int) -> BodyTooLarge:
@@ -206,7 +263,12 @@ def frame_bytes(opcode: int, payload: bytes) -> bytes:
 def is_direct_capable(ws: websocket.WebSocket) -> bool:
     """Whether :func:`write_nowait` works on this connection (plain TCP with MSG_DONTWAIT)."""
     sock = ws.sock
-    return bool(_DONTWAIT) and sock is not None and not isinstance(sock, ssl.SSLSocket)
+    return (
+        bool(_DONTWAIT)
+        and hasattr(select, "poll")
+        and sock is not None
+        and not isinstance(sock, ssl.SSLSocket)
+    )
 
 
 def write_nowait(ws: websocket.WebSocket, data: bytes) -> int:
@@ -218,6 +280,11 @@ def write_nowait(ws: websocket.WebSocket, data: bytes) -> int:
     sock = ws.sock
     if sock is None:
         raise OSError("socket is closed")
+    # In timeout mode send() first waits up to TICK for room: ask the kernel first.
+    poller = select.poll()
+    poller.register(sock, select.POLLOUT)
+    if not poller.poll(0):
+        return 0
     try:
         return sock.send(data, _DONTWAIT)
     except BlockingIOError:

@@ -33,10 +33,14 @@ class WsOpen(Event):
 
 @dataclass(slots=True, eq=False)
 class WsMessage(Event):
-    """One received message: ``str`` for text, ``bytes`` for binary, decoded JSON in JSON mode."""
+    """One received message: ``str`` for text, ``bytes`` for binary, decoded JSON in JSON mode.
+
+    ``size`` is its payload's length on the wire, for the byte high-water mark.
+    """
 
     handle: WebSocket
     message: Any
+    size: int = 0
 
 
 @dataclass(slots=True, eq=False)
@@ -45,10 +49,12 @@ class WsError(Event):
 
     ``reconnecting`` says the session will try again (no close follows yet);
     ``received`` marks an error that stands for a received message (bad
-    JSON), which counts toward the backpressure high-water mark.
+    JSON), which counts toward the backpressure high-water marks (with ``size``
+    bytes).
     """
 
     handle: WebSocket
     error: OperationError
     reconnecting: bool = False
     received: bool = False
+    size: int = 0

@@ -144,6 +144,14 @@ class WebSocket:
         """Received messages waiting for ``poll()``. Thread-safety: any thread."""
         return self._session.undelivered
 
+    @property
+    def undelivered_bytes(self) -> int:
+        """Payload bytes of the received messages waiting for ``poll()``.
+
+        Thread-safety: any thread.
+        """
+        return self._session.undelivered_bytes
+
     def __repr__(self) -> str:
         return f"<httpops.WebSocket {self.id} {self.url} {self.state}>"
 
@@ -168,7 +176,7 @@ class WebSocket:
             engine.call_user(self._on_open, self, event.reconnected)
 
     def _dispatch_message(self, event: WsMessage) -> None:
-        self._session.note_delivered()
+        self._session.note_delivered(event.size)
         if self._muted():
             return
         engine = self._engine
@@ -180,7 +188,7 @@ class WebSocket:
 
     def _dispatch_error(self, event: WsError) -> None:
         if event.received:
-            self._session.note_delivered()
+            self._session.note_delivered(event.size)
         if self._muted():
             return
         if event.reconnecting and self.state != "closing":

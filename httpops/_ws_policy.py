@@ -1,6 +1,7 @@
 """Reconnect: the opt-in policy a WebSocket session follows when its connection is lost (pure).
 
-Also here, `PingClock`: the keep-alive arithmetic of one connection.
+Also here, `PingClock`: the keep-alive arithmetic of one connection, and
+`ControlBudget`: how many control frames the reader handles per second.
 
 The session thread asks the reconnect policy two questions and nothing else: *may I
 try again after this failure?* (`Reconnect.should_retry`) and *how long
@@ -12,17 +13,34 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ._config import backoff_delay
 from ._errors import HTTPStatusError, InvalidArgument, OperationError, TLSError, TransportError
 
-__all__ = ["DEAD", "PING", "PingClock", "Reconnect"]
+__all__ = [
+    "CONTROL_BUDGET",
+    "DEAD",
+    "MIN_BACKOFF",
+    "PING",
+    "ControlBudget",
+    "PingClock",
+    "Reconnect",
+]
 
 #: PingClock verdicts: send a ping now; the peer missed its pong.
 PING = object()
 DEAD = object()
+
+#: Smallest first delay (and smallest delay after jitter) in seconds: a policy
+#: that could reconnect in a tight loop would hammer the server and pin a core.
+MIN_BACKOFF = 0.1
+
+#: Control frames (pings, pongs) a reader handles in one second; past it, it stops
+#: reading until the second is over. No honest peer sends that many.
+CONTROL_BUDGET = 100
 
 #: Handshake statuses that say "try again later" rather than "go away".
 _RETRIABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -35,7 +53,8 @@ class Reconnect:
     Delays grow exponentially: ``backoff * 2**n`` seconds for the n-th
     consecutive failed attempt (0-based), capped at ``max_backoff``, each
     multiplied by a random factor in ``[1 - jitter, 1 + jitter]`` so that many
-    clients dropped together do not come back together. A connection that
+    clients dropped together do not come back together; no delay is shorter
+    than 0.1 s (``backoff`` and ``max_backoff`` below it are refused). A connection that
     stayed open for 2 seconds resets the count; one the server drops sooner
     does not, so a server that accepts and drops at once is not retried forever.
 
@@ -49,8 +68,8 @@ class Reconnect:
     Attributes:
         attempts: Reconnect attempts after a loss (or a failed first
             connect) before giving up; None for no limit.
-        backoff: First delay in seconds.
-        max_backoff: Cap on any one delay, in seconds.
+        backoff: First delay in seconds, at least 0.1.
+        max_backoff: Cap on any one delay, in seconds, at least ``backoff``.
         jitter: Relative jitter, 0 to 1.
         on_server_close: Also reconnect after the server closed cleanly.
     """
@@ -76,6 +95,16 @@ class Reconnect:
                 raise InvalidArgument(f"Reconnect.{name} must be a number, got {value!r}")
             if not (0 <= value < math.inf):
                 raise InvalidArgument(f"Reconnect.{name} must be >= 0 and finite, got {value!r}")
+            if value < MIN_BACKOFF:
+                raise InvalidArgument(
+                    f"Reconnect.{name} must be >= {MIN_BACKOFF} s (a zero backoff reconnects"
+                    f" in a tight loop), got {value!r}"
+                )
+        if self.max_backoff < self.backoff:
+            raise InvalidArgument(
+                f"Reconnect.max_backoff ({self.max_backoff!r}) must be >= backoff"
+                f" ({self.backoff!r})"
+            )
         if isinstance(self.jitter, bool) or not isinstance(self.jitter, (int, float)):
             raise InvalidArgument(f"Reconnect.jitter must be a number, got {self.jitter!r}")
         if not 0 <= self.jitter <= 1:
@@ -87,7 +116,8 @@ class Reconnect:
 
     def delay(self, attempt: int, rand: float) -> float:
         """Seconds to wait before attempt number ``attempt`` (0-based); ``rand`` in [0, 1)."""
-        return backoff_delay(self.backoff, self.max_backoff, self.jitter, attempt, rand)
+        delay = backoff_delay(self.backoff, self.max_backoff, self.jitter, attempt, rand)
+        return max(MIN_BACKOFF, delay)  # jitter near 1 could otherwise bring it to ~0
 
     def should_retry(self, retries: int, error: OperationError | None) -> bool:
         """Whether to connect again after a connection ended or an attempt failed.
@@ -140,3 +170,40 @@ class PingClock:
             self.sent_at, self.next_ping = now, now + self.interval
             return PING, None
         return None, self.next_ping - now
+
+
+class ControlBudget:
+    """Bounds the CPU a ping (or pong) flood can take from a reader thread.
+
+    A flood of tiny control frames would otherwise keep the reader busy at
+    full speed. Past :data:`CONTROL_BUDGET` frames in one second the reader
+    sleeps for the rest of that second -- the kernel's buffers and then TCP
+    flow control hold the flood back -- through ``sleep``, which a close
+    cuts short.
+
+    Args:
+        sleep: Waits up to the given seconds (the session's stop event's ``wait``).
+        budget: Frames per window.
+        window: Seconds.
+    """
+
+    def __init__(
+        self, sleep: Callable[[float], object], budget: int = CONTROL_BUDGET, window: float = 1.0
+    ) -> None:
+        self.sleep = sleep
+        self.budget = budget
+        self.window = window
+        self.window_end = 0.0
+        self.spent = 0
+
+    def spend(self) -> None:
+        """Count one control frame; sleep out the window if it is over budget.
+
+        Thread-safety: the reader thread only.
+        """
+        now = time.monotonic()
+        if now >= self.window_end:
+            self.window_end, self.spent = now + self.window, 0
+        self.spent += 1
+        if self.spent > self.budget:
+            self.sleep(self.window_end - now)

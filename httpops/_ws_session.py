@@ -13,19 +13,28 @@ Each socket has one *session* with two named threads:
 * the **writer**, ``httpops-ws-<id>-send``, one per connection, drains the
   bounded outbound queue that :meth:`Session.send` fills without blocking,
   sends keep-alive pings and judges their pongs, and sends our close frame
-  after everything queued before it.
+  after everything queued before it. Its half of the class is
+  :class:`~httpops._ws_writer.Writer`.
 
 When one side must stop the other it shuts the socket down (``abort``): a
 thread blocked in ``recv`` or ``send`` then returns at once. The writer
 leaves a note (``_conn_error``) saying why, so the reader reports "no pong
 within 10s" rather than "connection dropped".
 
-Backpressure: the reader counts what it queued, the polling thread what it
-dispatched (:meth:`Session.note_delivered`). At ``ws_high_water``
-undelivered messages the reader stops reading -- the kernel's TCP buffers
-and then the server hold the rest -- and resumes when the host has drained
-half of them. Nothing is dropped and memory stays bounded. While paused the
-pong judge is suspended: an unread pong is not a dead peer.
+Backpressure: the reader counts what it queued (messages and bytes), the
+polling thread what it dispatched (:meth:`Session.note_delivered`). At
+``ws_high_water`` undelivered messages or ``ws_high_water_bytes``
+undelivered bytes, whichever comes first, the reader stops reading -- the
+kernel's TCP buffers and then the server hold the rest -- and resumes when
+the host has drained half of both. Nothing is dropped and memory stays
+bounded (by the byte mark plus one message). While paused the pong judge is
+suspended: an unread pong is not a dead peer.
+
+Once closing starts (``close()``, cancel, ``Engine.close()``) nobody will
+see another message, so the reader stops waiting for the host and *drops*
+incoming data messages instead of queueing them: a server that ignores our
+close frame and floods cannot grow the queue, and the close still ends
+within :data:`CLOSE_TIMEOUT`.
 
 Messages written when a connection is lost are put back at the front of the
 queue, so after a reconnect they are sent (possibly a second time).
@@ -48,9 +57,10 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from . import _ws_writer
 from ._errors import (
     JSONDecodeError,
     OperationError,
@@ -59,26 +69,25 @@ from ._errors import (
 )
 from ._operation import State
 from ._ws_connect import (
-    OPCODE_BINARY,
     OPCODE_CLOSE,
-    OPCODE_CONT,
     OPCODE_PING,
     OPCODE_PONG,
     OPCODE_TEXT,
     AbortableWebSocket,
     ProtocolFault,
-    close_payload,
     frame_bytes,
+    install_read_hook,
     is_direct_capable,
     new_socket,
     open_socket,
-    parse_close,
-    too_large,
     translate,
     write_nowait,
 )
 from ._ws_events import WsError, WsMessage, WsOpen
-from ._ws_policy import DEAD, PING, PingClock, Reconnect
+from ._ws_frames import Reassembler, parse_close, read_frame
+from ._ws_opening import proxy_options
+from ._ws_policy import ControlBudget, Reconnect
+from ._ws_writer import CLOSE_TIMEOUT, Outgoing, Writer
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -89,26 +98,13 @@ __all__ = ["CLOSE_TIMEOUT", "Session"]
 
 log = logging.getLogger("httpops")
 
-#: Seconds to wait for the server's close frame after sending ours.
-CLOSE_TIMEOUT = 3.0
 #: Seconds a connection must stay open before a loss starts the reconnect count afresh.
 STABLE_AFTER = 2.0
 #: Close code and reason sent (and reported) when a socket is canceled.
 CANCEL_CLOSE = (1001, "canceled")
 
-_CLOSE = object()  # writer job: send our close frame
-_WHOLE_OPCODES = frozenset({OPCODE_TEXT, OPCODE_BINARY})
-_DATA_OPCODES = frozenset({OPCODE_TEXT, OPCODE_BINARY, OPCODE_CONT})
 #: Largest payload the host thread frames and writes itself (masking costs CPU per byte).
 _DIRECT_MAX = 16 * 1024
-
-
-class Outgoing(NamedTuple):
-    """A queued message; ``rest`` is the unwritten tail of a frame started directly."""
-
-    opcode: int
-    payload: bytes
-    rest: bytes | None = None
 
 
 class End(NamedTuple):
@@ -120,7 +116,7 @@ class End(NamedTuple):
     by_us: bool = False
 
 
-class Session:
+class Session(Writer):
     """The threads and queues of one WebSocket; see the module docstring.
 
     Args:
@@ -141,6 +137,7 @@ class Session:
         reconnect: Reconnect | None,
         ping_interval: float | None,
         ping_timeout: float,
+        idle_timeout: float | None = None,
     ) -> None:
         config = engine.config
         self.engine = engine
@@ -155,10 +152,14 @@ class Session:
         self.reconnect = reconnect
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
+        self.idle_timeout = idle_timeout
         self.send_limit = config.ws_send_queue
         self.high_water = config.ws_high_water
         self.low_water = config.ws_high_water // 2
+        self.high_water_bytes = config.ws_high_water_bytes
+        self.low_water_bytes = config.ws_high_water_bytes // 2
         self.max_message = config.ws_max_message_bytes
+        self.max_fragments = config.ws_max_fragments
         # Guards _outbox, _close_request, _close_sent, _stopping, _canceled, _ws,
         # _conn_over and _conn_error; _wake (on the same lock) wakes the writer.
         self._lock = threading.Lock()
@@ -179,9 +180,15 @@ class Session:
         # polling thread only; _resume (its own lock) wakes a paused reader.
         self._queued = 0
         self._delivered = 0
+        self._queued_bytes = 0
+        self._delivered_bytes = 0
+        self._dropped = 0  # data messages dropped while closing (reader only)
         self._paused = False
         self._resume = threading.Condition(threading.Lock())
         self._last_pong = 0.0  # written by the reader, read by the writer
+        self._last_message = 0.0  # reader only: when the last data frame came
+        self._pong: bytes | None = None  # newest unanswered ping's payload (under _lock)
+        self._next_pong = 0.0  # writer only: no pong before this
         self._stop_event = threading.Event()  # cuts a reconnect backoff short
         self._reader: threading.Thread | None = None
         self._writer: threading.Thread | None = None
@@ -273,20 +280,40 @@ class Session:
             ws.abort()  # a handshake that nobody wants any more
         return True
 
-    def note_delivered(self) -> None:
-        """Count one received message as dispatched; resume a paused reader.
+    def note_delivered(self, size: int) -> None:
+        """Count one received message of ``size`` bytes as dispatched; resume a paused reader.
 
         Thread-safety: the polling thread only.
         """
         self._delivered += 1
-        if self._paused and self._queued - self._delivered <= self.low_water:
+        self._delivered_bytes += size
+        if self._paused and self._drained():
             with self._resume:
                 self._resume.notify()
+
+    def _full(self) -> bool:
+        """At a high-water mark: messages or bytes waiting for the host."""
+        return (
+            self._queued - self._delivered >= self.high_water
+            or self._queued_bytes - self._delivered_bytes >= self.high_water_bytes
+        )
+
+    def _drained(self) -> bool:
+        """Back under both low-water marks."""
+        return (
+            self._queued - self._delivered <= self.low_water
+            and self._queued_bytes - self._delivered_bytes <= self.low_water_bytes
+        )
 
     @property
     def undelivered(self) -> int:
         """Received messages queued but not yet dispatched. Thread-safety: any thread."""
         return self._queued - self._delivered
+
+    @property
+    def undelivered_bytes(self) -> int:
+        """Bytes of the received messages not yet dispatched. Thread-safety: any thread."""
+        return self._queued_bytes - self._delivered_bytes
 
     @property
     def paused(self) -> bool:
@@ -302,7 +329,7 @@ class Session:
         clock = self.engine.clock
         reader = self._reader
         if reader is not None:
-            reader.join(max(0.0, min(deadline - clock(), CLOSE_TIMEOUT)))
+            reader.join(max(0.0, min(deadline - clock(), _ws_writer.CLOSE_TIMEOUT)))
             if reader.is_alive():  # the server did not answer our close frame: hang up
                 with self._lock:
                     ws = self._ws
@@ -399,7 +426,7 @@ class Session:
         try:
             open_socket(
                 ws, self.url, timeout=self.timeout, headers=self.headers,
-                subprotocols=self.subprotocols, max_message_bytes=self.max_message,
+                subprotocols=self.subprotocols, proxy=proxy_options(self.url, self.engine.proxies),
             )  # fmt: skip
         except Exception as exc:
             ws.shutdown()  # type: ignore[no-untyped-call]
@@ -409,7 +436,19 @@ class Session:
             return None, None if stopping else translate(
                 exc, self.url, handshake=True, timeout=self.timeout
             )
+        install_read_hook(ws, self._tick)
         return ws, None
+
+    def _tick(self) -> None:
+        """After each read, and each TICK without one: the idle timeout (reader thread).
+
+        Raises:
+            ProtocolFault: No message for ``idle_timeout`` seconds (close 1001).
+        """
+        idle = self.idle_timeout
+        if idle is not None and time.monotonic() - self._last_message >= idle:
+            error = ReadTimeout("WS", self.url, f"no message for {idle:g}s (idle_timeout)")
+            raise ProtocolFault(1001, error)
 
     def _serve(self, ws: AbortableWebSocket, *, reconnected: bool) -> End:
         """Run one open connection to its end, with its writer thread."""
@@ -417,7 +456,9 @@ class Session:
             self._conn_over = False
             self._conn_error = None
             self._close_sent = False
+            self._pong = None
             stopping = self._stopping
+        self._last_message = time.monotonic()
         if not stopping:
             self._emit(WsOpen(self.handle, reconnected, ws.getsubprotocol()))
         name = threading.current_thread().name
@@ -445,31 +486,31 @@ class Session:
     # -- the reader thread: frames -------------------------------------------------------
 
     def _read_loop(self, ws: AbortableWebSocket) -> End:
-        recv_frame: Callable[[], Any] = ws.recv_frame  # untyped in websocket-client
-        cont = ws.cont_frame
+        buffer = ws.frame_buffer
+        url, limit = self.url, self.max_message
+        joiner = Reassembler(url, limit, self.max_fragments)
+        control = ControlBudget(self._stop_event.wait)
         try:
             while True:
-                if self._queued - self._delivered >= self.high_water:
+                if self._full() and not self._stopping:
                     self._wait_for_drain()
-                frame = recv_frame()
+                    self._last_message = time.monotonic()  # waiting on the host is not idle
+                frame = read_frame(buffer, url, limit)
                 opcode = frame.opcode
-                if opcode in _WHOLE_OPCODES and frame.fin and cont.recving_frames is None:
-                    self._deliver(opcode, frame.data)  # the common case: a whole message
-                elif opcode in _DATA_OPCODES:
-                    cont.validate(frame)
-                    cont.add(frame)
-                    if not frame.fin:
-                        size = len(cont.cont_data[1]) if cont.cont_data else 0
-                        if size > self.max_message:
-                            raise ProtocolFault(1009, too_large(self.url, size, self.max_message))
-                        continue
-                    opcode, frame = cont.extract(frame)
-                    self._deliver(opcode, frame.data)
+                if opcode < OPCODE_CLOSE:  # text, binary, continuation
+                    self._last_message = time.monotonic()
+                    whole = joiner.add(frame)
+                    if whole is not None:
+                        self._deliver(*whole)
                 elif opcode == OPCODE_PONG:
                     self._last_pong = time.monotonic()
+                    control.spend()
                 elif opcode == OPCODE_PING:
-                    ws.pong(frame.data)
-                elif opcode == OPCODE_CLOSE:
+                    with self._lock:  # the writer answers, at most one per PONG_INTERVAL
+                        self._pong = frame.data
+                        self._wake.notify()
+                    control.spend()
+                else:
                     return self._closed_by_peer(ws, frame.data)
         except ProtocolFault as fault:
             self._send_close(ws, fault.code, "")
@@ -478,6 +519,12 @@ class Session:
             return self._lost(exc)
 
     def _deliver(self, opcode: int, data: bytes) -> None:
+        if self._stopping:
+            # Closing: the host will not see it, and queueing it unbounded is the flood's aim.
+            self._dropped += 1
+            if self._dropped == 1:
+                log.debug("WS %s: closing; dropping data messages that still arrive", self.url)
+            return
         message: Any = data
         if opcode == OPCODE_TEXT:
             try:
@@ -491,27 +538,26 @@ class Session:
             except ValueError as exc:
                 text = message if isinstance(message, str) else data.decode("utf-8", "replace")
                 self._queued += 1
-                self._emit(
-                    WsError(
-                        self.handle, JSONDecodeError("WS", self.url, str(exc), text), False, True
-                    )
-                )
+                self._queued_bytes += len(data)
+                bad = JSONDecodeError("WS", self.url, str(exc), text)
+                self._emit(WsError(self.handle, bad, False, True, len(data)))
                 return
         self._queued += 1
-        self.engine.events.put(WsMessage(self.handle, message))
+        self._queued_bytes += len(data)
+        self.engine.events.put(WsMessage(self.handle, message, len(data)))
 
     def _wait_for_drain(self) -> None:
         """Stop reading until the host dispatched half of what is waiting (or we stop)."""
         with self._resume:
             self._paused = True
             try:
-                while self._queued - self._delivered > self.low_water and not self._stopping:
+                while not self._drained() and not self._stopping:
                     self._resume.wait(1.0)  # notified on drain and on stop; 1s is a safety net
             finally:
                 self._paused = False
 
     def _closed_by_peer(self, ws: AbortableWebSocket, data: bytes) -> End:
-        code, reason = parse_close(data)
+        code, reason = parse_close(data, self.url)  # ProtocolFault: answered 1002/1007
         with self._lock:
             ours = self._close_sent
             request = self._close_request
@@ -519,16 +565,6 @@ class Session:
             return End(code, reason, None, by_us=True)  # the server's answer to our close
         self._send_close(ws, 1000 if code in (1005, 1006, 1015) else code, "")
         return End(code, reason, None, by_us=self._stopping)
-
-    def _send_close(self, ws: AbortableWebSocket, code: int, reason: str) -> None:
-        with self._lock:
-            if self._close_sent:
-                return
-            self._close_sent = True
-        try:
-            ws.send(close_payload(code, reason), OPCODE_CLOSE)
-        except Exception:
-            log.debug("WS %s: close frame not sent", self.url, exc_info=True)
 
     def _lost(self, exc: Exception) -> End:
         with self._lock:
@@ -541,91 +577,3 @@ class Session:
         if noted is not None:
             return End(1006, "", noted)
         return End(1006, "", translate(exc, self.url, handshake=False, timeout=self.timeout))
-
-    # -- the writer thread -----------------------------------------------------------------
-
-    def _write_loop(self, ws: AbortableWebSocket) -> None:
-        job: Any = None
-        pinger = PingClock(self.ping_interval, self.ping_timeout)
-        try:
-            while True:
-                job = self._next_job(pinger)
-                if job is None:
-                    return
-                if job is _CLOSE:
-                    self._write_close(ws)
-                    return
-                if job is PING:
-                    ws.ping()
-                elif job is DEAD:
-                    detail = f"no pong within {self.ping_timeout:g}s"
-                    self._abort_with(ws, ReadTimeout("WS", self.url, detail))
-                    return
-                else:
-                    self._write_message(ws, job)
-                job = None
-        except Exception as exc:
-            with self._lock:
-                self._writer_busy = False
-                if isinstance(job, Outgoing):
-                    # Not known to have arrived: send it again (whole) after a reconnect.
-                    self._outbox.appendleft(Outgoing(job.opcode, job.payload))
-            if not self._conn_over:
-                self._abort_with(ws, translate(exc, self.url, handshake=False, timeout=0))
-
-    def _write_message(self, ws: AbortableWebSocket, job: Outgoing) -> None:
-        if job.rest is None:
-            ws.send(job.payload, job.opcode)
-        else:
-            try:  # the tail of a direct write; its sender left ws.lock held for us
-                sock = ws.sock
-                if sock is None:
-                    raise ConnectionResetError("socket is closed")
-                sock.sendall(job.rest)
-            finally:
-                ws.lock.release()
-        with self._lock:
-            self._writer_busy = False
-
-    def _next_job(self, pinger: PingClock) -> Any:
-        """Wait for the next thing to write; None when the connection is over."""
-        with self._lock:
-            while True:
-                if self._conn_over:
-                    return None
-                if self._direct_busy:
-                    # A host thread holds ws.lock: a ping now could wait on a lock
-                    # that only we may release (after a partial direct write).
-                    self._writer_held = True
-                    self._wake.wait()
-                    self._writer_held = False
-                    continue
-                if self._outbox:
-                    head = self._outbox[0]
-                    if head.rest is not None or not self._close_sent:
-                        self._writer_busy = True
-                        return self._outbox.popleft()
-                if self._close_sent:
-                    return None
-                if self._close_request is not None and not self._outbox:
-                    self._close_sent = True
-                    return _CLOSE
-                job, wait = pinger.check(time.monotonic(), self._last_pong, self._paused)
-                if job is not None:
-                    return job
-                self._wake.wait(wait)
-
-    def _write_close(self, ws: AbortableWebSocket) -> None:
-        with self._lock:
-            code, reason = self._close_request or (1000, "")
-        ws.send(close_payload(code, reason), OPCODE_CLOSE)
-        with self._lock:
-            answered = self._wake.wait_for(lambda: self._conn_over, CLOSE_TIMEOUT)
-        if not answered:
-            ws.abort()
-
-    def _abort_with(self, ws: AbortableWebSocket, error: OperationError) -> None:
-        with self._lock:
-            if self._conn_error is None:
-                self._conn_error = error
-        ws.abort()

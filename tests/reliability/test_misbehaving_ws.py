@@ -104,7 +104,7 @@ def test_reconnect_gives_up_on_a_peer_that_keeps_resetting(
         on_open=sock.on_open,
         on_error=sock.on_error,
         on_close=sock.on_close,
-        reconnect=httpops.Reconnect(attempts=2, backoff=0.01, max_backoff=0.05),
+        reconnect=httpops.Reconnect(attempts=2, backoff=0.1, max_backoff=0.1),
     )
     finish(engine, ws.operation, sock.ending, limit=SLACK * 2)
     assert sock.opens == 3

@@ -21,6 +21,9 @@ URL = "ws://127.0.0.1:9/x"
         ({"backoff": "1"}, "backoff must be a number"),
         ({"jitter": 1.5}, "jitter must be between 0 and 1"),
         ({"on_server_close": 1}, "on_server_close must be a bool"),
+        ({"attempts": None, "backoff": 0}, "backoff must be >= 0.1"),
+        ({"backoff": 0.01}, "backoff must be >= 0.1"),
+        ({"backoff": 0.5, "max_backoff": 0.2}, "max_backoff .* must be >= backoff"),
     ],
 )
 def test_bad_settings_are_rejected(kwargs: dict[str, object], message: str) -> None:
@@ -32,6 +35,12 @@ def test_delay_doubles_up_to_the_cap_without_jitter() -> None:
     policy = Reconnect(backoff=0.5, max_backoff=3.0, jitter=0.0)
     assert [policy.delay(n, 0.7) for n in range(5)] == [0.5, 1.0, 2.0, 3.0, 3.0]
     assert policy.delay(10_000, 0.5) == 3.0  # no overflow for long outages
+
+
+def test_no_delay_is_shorter_than_the_minimum() -> None:
+    # Full jitter could bring a delay to ~0: the floor keeps a reconnect loop slow.
+    policy = Reconnect(backoff=0.1, max_backoff=0.1, jitter=1.0)
+    assert policy.delay(0, 0.0) == 0.1
 
 
 @pytest.mark.parametrize(("rand", "factor"), [(0.0, 0.7), (0.5, 1.0), (0.999, 1.2994)])

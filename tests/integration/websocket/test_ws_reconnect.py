@@ -39,7 +39,7 @@ def test_reconnects_after_drops_and_resends_what_waited(
     ws = engine.websocket(
         ws_server.url("/echo-crash"),
         **callbacks,
-        reconnect=Reconnect(attempts=3, backoff=0.01, max_backoff=0.05),
+        reconnect=Reconnect(attempts=3, backoff=0.1, max_backoff=0.1),
     )
     assert pump(engine, lambda: ws.operation.done(), timeout=10)
     assert rec.messages[:3] == ["first", "while down 1", "while down 2"]
@@ -57,7 +57,7 @@ def test_reconnects_after_drops_and_resends_what_waited(
 def test_gives_up_after_the_attempt_cap_with_backoff(
     engine: httpops.Engine, rec: Recorder, refused_url: str
 ) -> None:
-    policy = Reconnect(attempts=3, backoff=0.05, max_backoff=0.08, jitter=0.0)
+    policy = Reconnect(attempts=3, backoff=0.1, max_backoff=0.1, jitter=0.0)
     started = time.monotonic()
     ws = engine.websocket(refused_url, **rec.callbacks(), reconnect=policy)
     assert engine.wait(ws.operation, timeout=10)
@@ -68,15 +68,15 @@ def test_gives_up_after_the_attempt_cap_with_backoff(
     assert [e[0] for e in rec.events] == ["error"] * 4 + ["close"]
     assert rec.closes == [(1006, "")]
     assert ws.operation.state is httpops.State.FAILED
-    # Delays 0.05, then 0.08 twice (capped): at least 0.21 s, and not much more.
-    assert 0.2 <= elapsed < 3.0
+    # Three delays of 0.1 s (the minimum): at least 0.3 s, and not much more.
+    assert 0.29 <= elapsed < 3.0
 
 
 def test_clean_server_close_reconnects_only_when_asked(
     engine: httpops.Engine, ws_server: WSTestServer, rec: Recorder
 ) -> None:
     url = ws_server.url("/close?code=4000&reason=restart")
-    plain = engine.websocket(url, reconnect=Reconnect(backoff=0.01), **rec.callbacks())
+    plain = engine.websocket(url, reconnect=Reconnect(backoff=0.1), **rec.callbacks())
     plain.send("x")
     assert engine.wait(plain.operation, timeout=5)
     assert rec.closes == [(4000, "restart")]
@@ -91,7 +91,7 @@ def test_clean_server_close_reconnects_only_when_asked(
         else:
             ws.send("x")
 
-    policy = Reconnect(backoff=0.01, on_server_close=True)
+    policy = Reconnect(backoff=0.1, on_server_close=True)
     ws = engine.websocket(url, **{**again.callbacks(), "on_open": on_open}, reconnect=policy)
     assert engine.wait(ws.operation, timeout=5)
     assert again.of("open") == [(False,), (True,)]
