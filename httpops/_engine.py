@@ -19,8 +19,8 @@ import logging
 import os
 import threading
 import time
-import warnings
 import urllib.request
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
