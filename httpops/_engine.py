@@ -33,6 +33,7 @@ from ._events import Completion, Event, Progress
 from ._listeners import ListenerRegistry
 from ._operation import TERMINAL, Operation, OperationCallback, State, percent
 from ._queue import EventQueue
+from ._redirects import RFC9110, RedirectPolicy
 from ._requests_transport import RequestsTransport
 from ._response import Response
 from ._scope import Scope
@@ -232,6 +233,7 @@ class Engine:
         params: Mapping[str, Any] | None = None,
         timeout: float | Default = DEFAULT,
         deadline: float | Default | None = DEFAULT,
+        redirects: RedirectPolicy = RFC9110,
     ) -> Operation:
         """Start a POST; ``op.value`` will be the :class:`Response`.
 
@@ -239,6 +241,9 @@ class Engine:
         form body (``application/x-www-form-urlencoded``, as OTClient does),
         a dict or list as JSON. ``content_type`` overrides the type.
         ``on_progress`` reports the upload, then the response body.
+        ``redirects`` is how a redirect treats the method and body (RFC 9110
+        by default; the HTTP facade passes OTClient's http -> https rule, see
+        :mod:`httpops._redirects`).
 
         Raises:
             InvalidArgument: ``data`` of another type, or not JSON-serialisable.
@@ -248,7 +253,7 @@ class Engine:
         body, kind = self._encode_body(data)
         return self._http(
             "post", "POST", url, body, content_type or kind, callback, on_progress, headers,
-            params, timeout, deadline, want_json=False,
+            params, timeout, deadline, want_json=False, redirects=redirects,
         )  # fmt: skip
 
     def post_json(
@@ -262,19 +267,23 @@ class Engine:
         params: Mapping[str, Any] | None = None,
         timeout: float | Default = DEFAULT,
         deadline: float | Default | None = DEFAULT,
+        redirects: RedirectPolicy = RFC9110,
     ) -> Operation:
         """POST ``data`` as JSON and decode the JSON answer on the worker.
+
+        ``bytes`` are sent unchanged (JSON text already encoded); anything
+        else is encoded. ``redirects`` as for :meth:`post`.
 
         Raises:
             InvalidArgument: ``data`` is not JSON-serialisable (NaN included).
 
         Thread-safety: any thread.
         """
-        body = encode_json(data)
+        body = data if isinstance(data, bytes) else encode_json(data)
         headers = {"Accept": _JSON, **check_headers(headers)}
         return self._http(
             "post", "POST", url, body, _JSON, callback, on_progress, headers, params, timeout,
-            deadline, want_json=True,
+            deadline, want_json=True, redirects=redirects,
         )  # fmt: skip
 
     def download(
@@ -408,8 +417,11 @@ class Engine:
         deadline: float | Default | None,
         *,
         want_json: bool,
+        redirects: RedirectPolicy = RFC9110,
     ) -> Operation:
-        request = self.build_request(method, url, headers, params, timeout, body, content_type)
+        request = self.build_request(
+            method, url, headers, params, timeout, body, content_type, redirects=redirects
+        )
         config = self.config
 
         def work(ctx: TaskContext) -> Outcome:
@@ -435,6 +447,8 @@ class Engine:
         timeout: float | Default = DEFAULT,
         body: bytes | None = None,
         content_type: str | None = None,
+        *,
+        redirects: RedirectPolicy = RFC9110,
     ) -> Request:
         """Validate per-call arguments and merge them with the config into a Request.
 
@@ -463,6 +477,7 @@ class Engine:
             read_timeout=read,
             verify=config.verify,
             max_redirects=config.max_redirects,
+            redirects=redirects,
         )
 
     def start(

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ._redirects import RFC9110, RedirectPolicy
 from ._response import Headers
 
 __all__ = ["Request", "Stream", "Transport", "UploadProgress"]
@@ -37,6 +38,8 @@ class Request:
         read_timeout: Seconds without a byte before giving up.
         verify: True, False, or a CA bundle path.
         max_redirects: Redirects to follow.
+        redirects: How a redirect changes the method and body
+            (:mod:`httpops._redirects`; every transport applies it).
     """
 
     method: str
@@ -48,6 +51,7 @@ class Request:
     read_timeout: float = 30.0
     verify: bool | str = True
     max_redirects: int = 10
+    redirects: RedirectPolicy = RFC9110
 
 
 class Stream(Protocol):
