@@ -49,7 +49,7 @@ from ._response import Headers, Response
 from ._version import __version__
 from ._ws_handle import WebSocket
 from ._ws_policy import Reconnect
-from .facade import HTTP, HTTPFacade
+from .facade import HTTP, HTTPFacade, g_http
 
 __all__ = [
     "DEFAULT",
@@ -93,5 +93,6 @@ __all__ = [
     "__version__",
     "close_default_engine",
     "default_engine",
+    "g_http",
     "poll",
 ]

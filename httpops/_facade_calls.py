@@ -5,7 +5,8 @@ becomes ``lambda data: ...``, which Python would call with ``(data, err)``
 and fail with ``TypeError`` (logged, so the callback silently never runs).
 :func:`lua_callable` inspects a callback once, when the facade call that
 receives it is made, and returns a function that passes only the leading
-arguments the callback accepts.
+arguments the callback accepts. Also here: the other small Lua-isms every
+facade module shares (a scheme-less URL, a bad URL as an error, error text).
 
 Pure (no threads, no I/O).
 """
@@ -16,7 +17,9 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["accepted_positional", "lua_callable"]
+from ._errors import OperationError, TLSError
+
+__all__ = ["BadURL", "accepted_positional", "error_message", "lua_callable", "with_scheme"]
 
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
@@ -58,3 +61,29 @@ def lua_callable(fn: Callable[..., Any] | None) -> Callable[..., Any] | None:
 
     call.__wrapped__ = fn  # type: ignore[attr-defined]  # for debuggers and logs
     return call
+
+
+class BadURL(OperationError):
+    """A URL the facade could not use: delivered as an error, as OTCv8 does."""
+
+    phrase = "Invalid url"
+
+
+def with_scheme(url: object) -> object:
+    """``host/path`` -> ``http://host/path``, as OTCv8's URI parser reads it."""
+    if isinstance(url, str) and url and "://" not in url:
+        return "http://" + url
+    return url
+
+
+def error_message(error: BaseException | None) -> str | None:
+    """An error as the string OTClient scripts expect; a certificate failure says the fix."""
+    if error is None:
+        return None
+    text = str(error)
+    if isinstance(error, TLSError) and "certif" in text.lower():
+        text += (
+            " (OTClient accepted any certificate; to trust this server call"
+            " HTTP.setVerify('ca.pem') with its CA, or HTTP.setVerify(False))"
+        )
+    return text

@@ -48,6 +48,7 @@ EXPECTED = [
     "__version__",
     "close_default_engine",
     "default_engine",
+    "g_http",
     "poll",
 ]
 
