@@ -146,6 +146,11 @@ class Config:
         ws_max_message_bytes: Largest incoming WebSocket message accepted.
         raise_callback_errors: Re-raise an exception from a user callback out
             of ``poll()`` (for tests) instead of only logging it.
+        max_elastic_workers: Most request worker threads at once. While all
+            ``max_workers`` are busy (long-polls hold one each for their
+            whole wait) a new request starts another worker, up to this many;
+            the extra ones exit after 5 s without work. A value at or below
+            ``max_workers`` gives a fixed pool (requests then queue).
     """
 
     connect_timeout: float = 10.0
@@ -173,6 +178,8 @@ class Config:
     ws_high_water: int = 1024
     ws_max_message_bytes: int = 16 * MIB
     raise_callback_errors: bool = False
+    # Elastic request workers (issue 10): a request never waits behind long-polls.
+    max_elastic_workers: int = 256
 
     def __post_init__(self) -> None:
         check_timeout("connect_timeout", self.connect_timeout, allow_none=False)
@@ -220,6 +227,7 @@ class Config:
             raise InvalidArgument(f"retry must be a Retry or None, got {self.retry!r}")
         if not isinstance(self.downloads_dir, str) or not self.downloads_dir:
             raise InvalidArgument(f"downloads_dir must be a path, got {self.downloads_dir!r}")
+        _check_positive_int("max_elastic_workers", self.max_elastic_workers, minimum=0)
 
     def log_insecure(self) -> None:
         """Warn, once per engine, that certificate verification is off."""

@@ -108,7 +108,11 @@ class Engine:
         self.events = EventQueue()
         self.listeners = ListenerRegistry()
         niceness = self.config.worker_niceness
-        self._pool = WorkerPool(self.config.max_workers, niceness=niceness)
+        # Elastic: more request workers start while all are busy (long-polls), see _worker.
+        self._pool = WorkerPool(
+            self.config.max_workers, niceness=niceness, elastic_cap=self.config.max_elastic_workers,
+            on_exit=getattr(self.transport, "release_thread", None),
+        )  # fmt: skip
         # Downloads get their own threads: a long one never holds up a request.
         self._download_pool = WorkerPool(
             self.config.max_download_workers, "httpops-download", niceness=niceness

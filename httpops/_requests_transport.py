@@ -197,6 +197,30 @@ class RequestsTransport:
                         pool.close()
             session.close()
 
+    def release_thread(self) -> None:
+        """Close the calling thread's session: its worker is about to exit.
+
+        Elastic request workers come and go; without this each one would
+        leave its session (and its pooled sockets) in ``_sessions`` until
+        :meth:`close`. Runs on the exiting worker.
+        """
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            return
+        self._local.session = None
+        with self._lock:
+            if session in self._sessions:
+                self._sessions.remove(session)
+        for adapter in session.adapters.values():  # as close() does, for one session
+            manager: Any = getattr(adapter, "poolmanager", None)
+            if manager is None:
+                continue
+            for key in list(manager.pools.keys()):
+                pool = manager.pools.get(key)
+                if pool is not None:
+                    pool.close()
+        session.close()
+
 
 class _ConnectionsInUse:
     """Which pooled connection each thread is using, so another thread can break it.

@@ -65,7 +65,8 @@ def test_sequential_requests_reuse_the_connection(
 def test_concurrent_requests_reuse_pooled_connections(
     make_engine: EngineFactory, server: HTTPTestServer
 ) -> None:
-    engine = make_engine(httpops.Config(max_workers=3))
+    # A fixed pool: each elastic worker would bring a connection of its own.
+    engine = make_engine(httpops.Config(max_workers=3, max_elastic_workers=0))
     for _ in range(4):
         ops = [engine.get(server.url("/bytes/5000")) for _ in range(15)]
         assert engine.wait(*ops, timeout=10)
