@@ -298,6 +298,7 @@ class HTTPFacade(DownloadFacadeMixin, WebSocketFacadeMixin):
         Thread-safety: the polling thread (like every facade member that
         touches ``operations``).
         """
+        self._sockets.pop(operationId, None)  # a silenced socket never reaches onClose
         op = self.operations.pop(operationId, None) or self.engine.operation(operationId)
         if op is None:
             return False  # unknown, or its completion was already dispatched

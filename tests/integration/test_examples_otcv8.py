@@ -43,6 +43,7 @@ def http(
         httpops.Config(
             downloads_dir=str(tmp_path / "downloads"),
             image_cache_dir=str(tmp_path / "images"),
+            raise_callback_errors=True,  # a bug in a port fails the test, not just a log line
         )
     )
     facade = httpops.HTTPFacade(engine)
@@ -54,6 +55,10 @@ def http(
     shop.reset()
     server.reset()
     yield facade
+    # Module globals would keep sockets and operations alive after the engine is gone.
+    server.reset()
+    shop.reset()
+    updater.updaterWindow = None
     for module in (updater, entergame, shop, server):
         module.HTTP = httpops.HTTP  # type: ignore[attr-defined]
     server.g_http = httpops.g_http

@@ -28,7 +28,8 @@ def record_threads(engine: httpops.Engine) -> dict[str, str]:
 def test_cookie_set_on_one_worker_is_sent_by_another(
     make_engine: EngineFactory, server: HTTPTestServer
 ) -> None:
-    engine = make_engine(httpops.Config(max_workers=2))
+    # A fixed pool: the test steers requests onto particular workers.
+    engine = make_engine(httpops.Config(max_workers=2, max_elastic_workers=0))
     threads = record_threads(engine)
     slow_a = engine.get(server.url("/slow?delay=0.3&a=1"))  # worker 1 busy
     setter = engine.get(server.url("/cookies/set?flavour=oat"))  # so worker 2 takes this

@@ -39,7 +39,9 @@ def downloads(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def http(make_engine: EngineFactory, downloads: Path) -> httpops.HTTPFacade:
-    engine = make_engine(httpops.Config(downloads_dir=str(downloads), connect_timeout=5))
+    engine = make_engine(
+        httpops.Config(downloads_dir=str(downloads), connect_timeout=5, raise_callback_errors=True)
+    )
     return httpops.HTTPFacade(engine)
 
 
@@ -373,6 +375,7 @@ def test_g_http_cancel_of_a_websocket_still_delivers_on_close(
     assert http.cancel(ws2.id)
     settle(http)
     assert silenced == []
+    assert http._sockets == {}  # nothing kept for a socket that never reaches onClose
 
 
 def test_g_http_ws_close_and_cancel_of_a_request(
