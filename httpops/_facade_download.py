@@ -143,8 +143,13 @@ class DownloadFacadeMixin:
                 err = None if ok else error_message(op.error)
                 done_cb(file, op.checksum if ok else EMPTY_CHECKSUM, err)
 
+        unknown_length: list[bool] = []  # set once a report came without a total
+
         def progressed(op: Operation) -> None:
-            if progress_cb is not None and op.progress is not None:
+            if op.progress is None:
+                unknown_length.append(True)
+            elif progress_cb is not None and not unknown_length:
+                # Never for a body of unknown length, not even its closing 100 (OTCv8).
                 progress_cb(int(op.progress), op.speed)
 
         try:

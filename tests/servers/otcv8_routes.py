@@ -4,8 +4,8 @@
   without ``to``), so a test can redirect anywhere, http -> https included.
 - ``/longpoll``: answers only when the test calls :meth:`OTCv8Server.release`
   (or the server stops; at most 30 s), like a bot's long-poll.
-- ``/nolength/<n>``: ``n`` bytes with no ``Content-Length`` (the connection
-  closes to end the body).
+- ``/nolength/<n>[?pieces=N&gap=S]``: ``n`` bytes with no ``Content-Length``
+  (the connection closes to end the body), in ``N`` writes ``S`` seconds apart.
 """
 
 from __future__ import annotations
@@ -36,7 +36,12 @@ class _Handler(AppHandler):
             size = int(path.rsplit("/", 1)[1])
             self.close_connection = True
             self._start(200, "application/octet-stream", None, [("Connection", "close")])
-            self._write_range(0, size)
+            pieces = max(1, self._int("pieces", 1))
+            for i in range(pieces):  # ?pieces=N&gap=S: N writes, S seconds apart
+                if i and not self._wait(self._float("gap", 0.0)):
+                    return
+                self._write_range(size * i // pieces, size * (i + 1) // pieces)
+                self.wfile.flush()
         else:
             super()._route(path)
 

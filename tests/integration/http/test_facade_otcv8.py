@@ -203,13 +203,15 @@ def test_progress_never_gets_none(http: httpops.HTTPFacade, otc_server: OTCv8Ser
     http.get(otc_server.url("/nolength/300000"))
     http.get(otc_server.url("/bytes/300000"))
     dl_progress, on_progress = recorder()
-    http.download(otc_server.url("/nolength/300000"), "nolength.bin", None, on_progress)
+    slow = otc_server.url("/nolength/300000?pieces=4&gap=0.15")  # reports while unknown
+    http.download(slow, "nolength.bin", None, on_progress)
     settle(http)
     assert progress, "the response with a Content-Length reports progress"
     for _, _, value in progress:
         assert isinstance(value, int) and 0 <= value <= 100
-    # No Content-Length: nothing while the size is unknown; at most the final 100.
-    assert dl_progress in ([], [(100, dl_progress[-1][1] if dl_progress else 0.0)])
+    # No Content-Length: never called, not even with the closing 100 (OTCv8).
+    assert dl_progress == []
+    assert (Path(http.downloadsDir) / "nolength.bin").stat().st_size == 300000
     sized, on_sized = recorder()
     http.download(otc_server.url("/file/p?size=300000"), "sized.bin", None, on_sized)
     settle(http)
