@@ -110,6 +110,8 @@ class HTTPFacade(DownloadFacadeMixin, WebSocketFacadeMixin):
         self.images: dict[str, str] = {}
         # TLS setting from setVerify(), applied to the engine (None: the engine's own).
         self._verify: bool | str | None = None
+        # Operations whose body length is unknown: their progress is not reported.
+        self._unsized: set[int] = set()
         # The handler last seen in each on* attribute and its Lua-style wrapper.
         self._adapted: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {}
         self._init_downloads()
@@ -175,12 +177,16 @@ class HTTPFacade(DownloadFacadeMixin, WebSocketFacadeMixin):
         """A listener that forwards an engine event to ``self.<attr>`` if set."""
 
         def relay(operation_id: int, *args: Any) -> None:
+            if attr.endswith("Progress") and args[1] is None:
+                self._unsized.add(operation_id)
+            elif with_data:
+                self._unsized.discard(operation_id)  # finished: forget it
             handler = self._handler(attr)
             if handler is None:
                 return
             if attr.endswith("Progress"):
                 url, progress, *rest = args
-                if progress is None:
+                if operation_id in self._unsized:
                     return  # OTCv8 reports progress only when the length is known
                 handler(operation_id, url, int(progress), *rest)
             elif with_data:
@@ -299,6 +305,7 @@ class HTTPFacade(DownloadFacadeMixin, WebSocketFacadeMixin):
         touches ``operations``).
         """
         self._sockets.pop(operationId, None)  # a silenced socket never reaches onClose
+        self._unsized.discard(operationId)
         op = self.operations.pop(operationId, None) or self.engine.operation(operationId)
         if op is None:
             return False  # unknown, or its completion was already dispatched

@@ -200,13 +200,14 @@ def test_url_without_a_scheme_is_http(http: httpops.HTTPFacade, otc_server: OTCv
 def test_progress_never_gets_none(http: httpops.HTTPFacade, otc_server: OTCv8Server) -> None:
     progress: Calls = []
     http.onGetProgress = lambda *args: progress.append(args)
-    http.get(otc_server.url("/nolength/300000"))
+    unsized = http.get(otc_server.url("/nolength/300000?pieces=4&gap=0.15"))
     http.get(otc_server.url("/bytes/300000"))
     dl_progress, on_progress = recorder()
     slow = otc_server.url("/nolength/300000?pieces=4&gap=0.15")  # reports while unknown
     http.download(slow, "nolength.bin", None, on_progress)
     settle(http)
     assert progress, "the response with a Content-Length reports progress"
+    assert all(op_id != unsized for op_id, _, _ in progress)  # no length: never reported
     for _, _, value in progress:
         assert isinstance(value, int) and 0 <= value <= 100
     # No Content-Length: never called, not even with the closing 100 (OTCv8).
