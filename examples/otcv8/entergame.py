@@ -16,6 +16,7 @@ what ``onCharacterList`` got. ``HTTP`` is a module global as in Lua.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import httpops
@@ -36,11 +37,9 @@ class G:
     sessionKey = ""
 
 
-class EnterGame:
-    #: What onCharacterList received: (characters, account), and login errors shown.
-    characterList: tuple[Any, Any] | None = None
-    errors: list[str] = []
-    loginErrors: list[str] = []
+# Lua: EnterGame = { } (``characterList``: what onCharacterList received, and the
+# errors shown, for the tests).
+EnterGame = SimpleNamespace(characterList=None, errors=[], loginErrors=[])
 
 
 loadBox: str | None = None
@@ -118,6 +117,6 @@ def _onLoginError(err: str) -> None:
     displayErrorBox("Login Error", err)
 
 
-EnterGame.doLoginHttp = staticmethod(_doLoginHttp)  # type: ignore[attr-defined]
-EnterGame.onError = staticmethod(_onError)  # type: ignore[attr-defined]
-EnterGame.onLoginError = staticmethod(_onLoginError)  # type: ignore[attr-defined]
+EnterGame.doLoginHttp = _doLoginHttp
+EnterGame.onError = _onError
+EnterGame.onLoginError = _onLoginError

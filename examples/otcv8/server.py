@@ -17,6 +17,7 @@ globals as in Lua.
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import httpops
@@ -30,16 +31,18 @@ warnings: list[str] = []  # context.warn
 errors: list[str] = []  # context.error
 
 
-class BotServer:
-    url = "ws://127.0.0.1:8081/otcv8/bot"
-    timeout = 3
-    ping = 0
-    _callbacks: dict[str, list[Callable[..., Any]]] = {}
-    _lastMessageId = 0
-    _wasConnected = True  # show first warning
-    _websocket: Any = None
-    #: How many times init() opened a socket (the port's own counter, for tests).
-    connects = 0
+# Lua: context.BotServer = {} and its fields (``connects`` counts the sockets
+# init() opened: the port's own, for the tests).
+BotServer = SimpleNamespace(
+    url="ws://127.0.0.1:8081/otcv8/bot",
+    timeout=3,
+    ping=0,
+    _callbacks={},
+    _lastMessageId=0,
+    _wasConnected=True,  # show first warning
+    _websocket=None,
+    connects=0,
+)
 
 
 def _init(name: str, channel: str) -> None:
@@ -76,7 +79,7 @@ def _init(name: str, channel: str) -> None:
             warnings.append("BotServer disconnected")
         BotServer._wasConnected = False
         BotServer._websocket = None
-        BotServer.init(name, channel)  # type: ignore[attr-defined]
+        BotServer.init(name, channel)
 
     BotServer._websocket = HTTP.WebSocketJSON(
         BotServer.url, {"onMessage": onMessage, "onClose": onClose}, BotServer.timeout
@@ -107,10 +110,10 @@ def _send(topic: str, message: Any) -> None:
     BotServer._websocket.send({"type": "message", "topic": topic, "message": message})
 
 
-BotServer.init = staticmethod(_init)  # type: ignore[attr-defined]
-BotServer.terminate = staticmethod(_terminate)  # type: ignore[attr-defined]
-BotServer.listen = staticmethod(_listen)  # type: ignore[attr-defined]
-BotServer.send = staticmethod(_send)  # type: ignore[attr-defined]
+BotServer.init = _init
+BotServer.terminate = _terminate
+BotServer.listen = _listen
+BotServer.send = _send
 
 
 def reset() -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import zlib
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import httpops
@@ -38,12 +39,9 @@ class UpdaterWindow:
         self.downloadStatus = Widget("downloadStatus")
 
 
-class Updater:
-    maxRetries = 5
-    #: What the port did instead of restarting the client.
-    updated: list[str] | None = None
-    finalFiles: list[str] = []
-    errors: list[str] = []
+# Lua: Updater = { }; Updater.maxRetries = 5 (``updated``/``finalFiles``/``errors``
+# record what the port did instead of restarting the client).
+Updater = SimpleNamespace(maxRetries=5, updated=None, finalFiles=[], errors=[])
 
 
 updaterWindow: UpdaterWindow | None = None
@@ -209,6 +207,6 @@ def _error(message: str) -> None:
     displayErrorBox("Updater Error", message)
 
 
-Updater.abort = staticmethod(_abort)  # type: ignore[attr-defined]
-Updater.check = staticmethod(_check)  # type: ignore[attr-defined]
-Updater.error = staticmethod(_error)  # type: ignore[attr-defined]
+Updater.abort = _abort
+Updater.check = _check
+Updater.error = _error

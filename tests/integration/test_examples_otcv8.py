@@ -72,7 +72,7 @@ def test_updater_downloads_the_manifest_checks_crc32_and_retries(
     updater.updaterWindow = None
     updater.Updater.updated = None
     updater.Updater.errors = []
-    updater.Updater.check()  # type: ignore[attr-defined]
+    updater.Updater.check()
     assert client.run(
         http, lambda: updater.Updater.updated is not None or bool(updater.Updater.errors)
     )
@@ -92,7 +92,7 @@ def test_updater_downloads_the_manifest_checks_crc32_and_retries(
     # Run again: every local checksum matches, nothing is downloaded.
     updater.updaterWindow = None
     updater.Updater.updated = None
-    updater.Updater.check()  # type: ignore[attr-defined]
+    updater.Updater.check()
     assert client.run(http, lambda: updater.Updater.updated is not None)
     assert updater.Updater.updated == []
     crc = {k: f"{zlib.crc32(file_content(k)):08x}" for k in MANIFEST_FILES}
@@ -109,7 +109,7 @@ def test_entergame_login_fails_over_and_follows_http_to_https(
     entergame.G.host = plain.url("/otcv8/login")
     entergame.G.hosts = ["http://127.0.0.1:1/otcv8/login", plain.url("/otcv8/login")]
     before = secure.hits("/otcv8/login")
-    entergame.EnterGame.doLoginHttp()  # type: ignore[attr-defined]
+    entergame.EnterGame.doLoginHttp()
     assert client.run(
         http,
         lambda: entergame.EnterGame.characterList is not None or bool(entergame.EnterGame.errors),
@@ -128,7 +128,7 @@ def test_entergame_wrong_password_is_a_login_error(
     entergame.EnterGame.loginErrors = []
     entergame.G.account, entergame.G.password = "demo", "wrong"
     entergame.G.hosts = [demo[0].url("/otcv8/login")]
-    entergame.EnterGame.doLoginHttp()  # type: ignore[attr-defined]
+    entergame.EnterGame.doLoginHttp()
     assert client.run(http, lambda: bool(entergame.EnterGame.loginErrors))
     assert entergame.EnterGame.loginErrors == ["Invalid account name or password."]
 
