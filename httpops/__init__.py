@@ -53,7 +53,7 @@ from ._scope import Scope
 from ._version import __version__
 from ._ws_handle import WebSocket
 from ._ws_policy import Reconnect
-from .facade import HTTP, HTTPFacade
+from .facade import HTTP, HTTPFacade, g_http
 
 __all__ = [
     "DEFAULT",
@@ -99,6 +99,7 @@ __all__ = [
     "as_completed",
     "close_default_engine",
     "default_engine",
+    "g_http",
     "poll",
 ]
 

@@ -183,6 +183,11 @@ class Config:
             arrive in.
         raise_callback_errors: Re-raise an exception from a user callback out
             of ``poll()`` (for tests) instead of only logging it.
+        max_elastic_workers: Most request worker threads at once. While all
+            ``max_workers`` are busy (long-polls hold one each for their
+            whole wait) a new request starts another worker, up to this many;
+            the extra ones exit after 5 s without work. A value at or below
+            ``max_workers`` gives a fixed pool (requests then queue).
     """
 
     connect_timeout: float = 10.0
@@ -212,6 +217,8 @@ class Config:
     ws_high_water_bytes: int = 64 * MIB
     ws_max_fragments: int = 4096
     raise_callback_errors: bool = False
+    # Elastic request workers (issue 10): a request never waits behind long-polls.
+    max_elastic_workers: int = 256
 
     def __post_init__(self) -> None:
         check_timeout("connect_timeout", self.connect_timeout, allow_none=False)
@@ -266,6 +273,7 @@ class Config:
             raise InvalidArgument(f"verify: CA bundle {self.verify!r} does not exist")
         if self.retry is not None and not isinstance(self.retry, Retry):
             raise InvalidArgument(f"retry must be a Retry or None, got {self.retry!r}")
+        _check_positive_int("max_elastic_workers", self.max_elastic_workers, minimum=0)
 
     @property
     def tls_verify(self) -> bool | str:

@@ -38,6 +38,7 @@ from ._listeners import ListenerRegistry
 from ._operation import TERMINAL, Operation, OperationCallback, State, percent
 from ._oplog import log_completion
 from ._queue import EventQueue
+from ._redirects import RFC9110, RedirectPolicy
 from ._requests_transport import RequestsTransport
 from ._response import Response
 from ._scope import Scope
@@ -126,7 +127,11 @@ class Engine:
         self.events = EventQueue()
         self.listeners = ListenerRegistry()
         niceness = self.config.worker_niceness
-        self._pool = WorkerPool(self.config.max_workers, niceness=niceness)
+        # Elastic: more request workers start while all are busy (long-polls), see _worker.
+        self._pool = WorkerPool(
+            self.config.max_workers, niceness=niceness, elastic_cap=self.config.max_elastic_workers,
+            on_exit=getattr(self.transport, "release_thread", None),
+        )  # fmt: skip
         # Downloads get their own threads: a long one never holds up a request.
         self._download_pool = WorkerPool(
             self.config.max_download_workers, "httpops-download", niceness=niceness
@@ -261,6 +266,7 @@ class Engine:
         timeout: float | Default = DEFAULT,
         deadline: float | Default | None = DEFAULT,
         raise_for_status: bool = True,
+        redirects: RedirectPolicy = RFC9110,
     ) -> Operation[Response]:
         """Start a POST; ``op.value`` will be the [`Response`][httpops.Response].
 
@@ -268,6 +274,9 @@ class Engine:
         form body (``application/x-www-form-urlencoded``, as OTClient does),
         a dict or list as JSON. ``content_type`` overrides the type.
         ``on_progress`` reports the upload, then the response body.
+        ``redirects`` is how a redirect treats the method and body (RFC 9110
+        by default; the HTTP facade passes OTClient's http -> https rule, see
+        :mod:`httpops._redirects`).
 
         Raises:
             InvalidArgument: ``data`` of another type, or not JSON-serialisable.
@@ -278,6 +287,7 @@ class Engine:
         return self._http(
             "post", "POST", url, body, content_type or kind, callback, on_progress, headers,
             params, timeout, deadline, want_json=False, raise_for_status=raise_for_status,
+            redirects=redirects,
         )  # fmt: skip
 
     def post_json(
@@ -292,19 +302,23 @@ class Engine:
         timeout: float | Default = DEFAULT,
         deadline: float | Default | None = DEFAULT,
         raise_for_status: bool = True,
+        redirects: RedirectPolicy = RFC9110,
     ) -> Operation[Any]:
         """POST ``data`` as JSON and decode the JSON answer on the worker.
+
+        ``bytes`` are sent unchanged (JSON text already encoded); anything
+        else is encoded. ``redirects`` as for [`post`][httpops.Engine.post].
 
         Raises:
             InvalidArgument: ``data`` is not JSON-serialisable (NaN included).
 
         Thread-safety: any thread.
         """
-        body = encode_json(data)
+        body = data if isinstance(data, bytes) else encode_json(data)
         headers = {"Accept": _JSON, **check_headers(headers)}
         return self._http(
             "post", "POST", url, body, _JSON, callback, on_progress, headers, params, timeout,
-            deadline, want_json=True, raise_for_status=raise_for_status,
+            deadline, want_json=True, raise_for_status=raise_for_status, redirects=redirects,
         )  # fmt: skip
 
     def download(
@@ -442,8 +456,11 @@ class Engine:
         *,
         want_json: bool,
         raise_for_status: bool = True,
+        redirects: RedirectPolicy = RFC9110,
     ) -> Operation:
-        request = self.build_request(method, url, headers, params, timeout, body, content_type)
+        request = self.build_request(
+            method, url, headers, params, timeout, body, content_type, redirects=redirects
+        )
         if raise_for_status is not True:
             if raise_for_status is not False:
                 raise InvalidArgument(f"raise_for_status must be a bool, got {raise_for_status!r}")
@@ -473,6 +490,8 @@ class Engine:
         timeout: float | Default = DEFAULT,
         body: bytes | None = None,
         content_type: str | None = None,
+        *,
+        redirects: RedirectPolicy = RFC9110,
     ) -> Request:
         """Validate per-call arguments and merge them with the config into a Request.
 
@@ -501,6 +520,7 @@ class Engine:
             read_timeout=read,
             verify=config.tls_verify,
             max_redirects=config.max_redirects,
+            redirects=redirects,
         )
 
     def start(

@@ -1,11 +1,20 @@
 """Facade members for downloads and images (``HTTP.download``, ``HTTP.downloadImage``).
 
 Mixed into :class:`httpops.HTTPFacade`, whose engine binding, ``operations``,
-``images`` and request headers these methods use. Callback
-shapes follow ``http.lua``: ``callback(path, checksum, err)`` for a file,
+``images`` and request headers these methods use. Callback shapes follow
+``http.lua``: ``callback(path, checksum, err)`` for a file,
 ``callback(path, err)`` for an image, ``progressCallback(progress, speed)``.
-``err`` is None or the error's text; ``path`` and ``checksum`` are None when
-``err`` is set. After ``HTTP.cancel(id)`` no callback of that operation runs.
+
+Paths are OTCv8 paths: OTCv8 keeps downloads in memory under a virtual
+``/downloads/`` directory and strips a leading ``/`` from ``file``, so the
+updater's server keys (``/init.lua``, ``/data/things/1098/Tibia.spr``) are
+used as they are. Here every ``file`` is relative to :attr:`downloadsDir`
+(``Config.downloads_dir``): leading slashes stripped, ``..`` refused,
+folders created. ``path`` in the callback is exactly the ``file`` given, on
+success and on error (``checksum`` is then ``"00000000"``, the CRC of
+nothing, as OTCv8 passes). ``HTTP.getFile``/``clearDownloads``/``downloads``
+mirror ``g_http``'s. After ``HTTP.cancel(id)`` no callback of that operation
+runs.
 """
 
 from __future__ import annotations
@@ -14,17 +23,44 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ._errors import InvalidArgument, InvalidURL
+from ._facade_calls import error_message, lua_callable, with_scheme
 from ._operation import Operation
 from ._validation import check_callback
 
 if TYPE_CHECKING:
     from ._engine import Engine
 
-__all__ = ["DownloadFacadeMixin"]
+__all__ = ["DownloadFacadeMixin", "otc_path"]
 
 DownloadCallback = Callable[[Any, Any, "str | None"], Any]
 ImageCallback = Callable[[Any, "str | None"], Any]
-ProgressCallback = Callable[[Any, float], Any]
+ProgressCallback = Callable[[int, float], Any]
+
+#: The checksum OTCv8 passes with a failed download: the CRC32 of an empty body.
+EMPTY_CHECKSUM = "00000000"
+
+
+def otc_path(file: object) -> str:
+    """The downloads-relative path of an OTCv8 ``file``: ``"/data/a.spr"`` -> ``"data/a.spr"``.
+
+    Raises:
+        InvalidArgument: Not a text path, empty once stripped, or with a
+            ``..`` component.
+
+    Thread-safety: any thread (pure).
+    """
+    if not isinstance(file, (str, os.PathLike)):
+        raise InvalidArgument(f"file must be a str or os.PathLike, got {type(file).__name__}")
+    raw = os.fspath(file)
+    if not isinstance(raw, str):
+        raise InvalidArgument(f"file must be a text path, got {raw!r}")
+    relative = raw.replace("\\", "/").lstrip("/")
+    if not relative:
+        raise InvalidArgument(f"file must name a file under the downloads directory, got {raw!r}")
+    if ".." in relative.split("/"):
+        raise InvalidArgument(f"file must not contain '..': {raw!r}")
+    return relative
 
 
 class DownloadFacadeMixin:
@@ -36,11 +72,24 @@ class DownloadFacadeMixin:
         @property
         def engine(self) -> Engine: ...
 
+        def _failed_at_once(
+            self,
+            kind: str,
+            method: str,
+            url: object,
+            finished: Callable[[Operation], None],
+            problem: InvalidURL,
+        ) -> Operation: ...
+
     operations: dict[int, Operation]
     images: dict[str, str]
     timeout: float
     _request_headers: Callable[[], dict[str, str]]
     _track: Callable[[Operation], int]
+
+    def _init_downloads(self) -> None:
+        # OTCv8 path -> absolute file, for each download finished through this facade.
+        self._downloads: dict[str, str] = {}
 
     def _finished(self, op: Operation) -> None:
         """Forget a finished operation.
@@ -50,6 +99,14 @@ class DownloadFacadeMixin:
         """
         self.operations.pop(op.id, None)
 
+    @property
+    def downloadsDir(self) -> str:
+        """The directory facade downloads go to (OTCv8's ``/downloads/``).
+
+        Thread-safety: any thread.
+        """
+        return os.path.abspath(self.engine.config.downloads_dir)
+
     def download(
         self,
         url: str,
@@ -57,57 +114,138 @@ class DownloadFacadeMixin:
         callback: DownloadCallback | None = None,
         progressCallback: ProgressCallback | None = None,
     ) -> int:
-        """Download ``url`` to ``file``; ``callback(path, checksum, err)``. Returns the id.
+        """Download ``url`` to ``file`` under :attr:`downloadsDir`; returns the id.
 
-        A relative ``file`` resolves under ``Config.downloads_dir``; one that
-        escapes it raises :class:`~httpops.InvalidArgument` here.
-        ``checksum`` is the file's CRC32 as 8 lowercase hex digits.
-        ``progressCallback(progress, speed)`` gets 0-100 (None while the size
-        is unknown) and bytes per second.
+        ``callback(path, checksum, err)``: ``path`` is ``file`` as given,
+        ``checksum`` the file's CRC32 as 8 lowercase hex digits
+        (``"00000000"`` on error). ``progressCallback(progress, speed)``
+        gets an integer 0-100, only while the size is known, and bytes per
+        second. A bad URL is reported through ``callback``.
+
+        Raises:
+            InvalidArgument: ``file`` is not a path under the downloads
+                directory (``..``), at the call.
 
         Thread-safety: the polling thread (like every facade member that
         touches ``operations``).
         """
         check_callback("callback", callback)
         check_callback("progressCallback", progressCallback)
+        relative = otc_path(file)
+        done_cb, progress_cb = lua_callable(callback), lua_callable(progressCallback)
 
         def finished(op: Operation) -> None:
             self._finished(op)
-            if callback is not None:
-                ok = op.error is None
-                err = None if ok else str(op.error)
-                callback(op.path if ok else None, op.checksum if ok else None, err)
+            ok = op.error is None
+            if ok and op.path is not None:
+                self._downloads[relative] = op.path
+            if done_cb is not None:
+                err = None if ok else error_message(op.error)
+                done_cb(file, op.checksum if ok else EMPTY_CHECKSUM, err)
+
+        unknown_length: list[bool] = []  # set once a report came without a total
 
         def progressed(op: Operation) -> None:
-            if progressCallback is not None:
-                progressCallback(op.progress, op.speed)
+            if op.progress is None:
+                unknown_length.append(True)
+            elif progress_cb is not None and not unknown_length:
+                # Never for a body of unknown length, not even its closing 100 (OTCv8).
+                progress_cb(int(op.progress), op.speed)
 
-        op = self.engine.download(
-            url, file, finished, progressed if progressCallback is not None else None,
-            headers=self._request_headers(), timeout=self.timeout,
-        )  # fmt: skip
+        try:
+            op = self.engine.download(
+                with_scheme(url), relative, finished,  # type: ignore[arg-type]
+                progressed if progress_cb is not None else None,
+                headers=self._request_headers(), timeout=self.timeout,
+            )  # fmt: skip
+        except InvalidURL as problem:
+            op = self._failed_at_once("download", "GET", url, finished, problem)
         return self._track(op)
+
+    def _local(self, path: str) -> str | None:
+        """The file behind an OTCv8 path, if it was downloaded through this facade."""
+        try:
+            relative = otc_path(path.removeprefix("/downloads/"))
+        except InvalidArgument:
+            return None
+        return self._downloads.get(relative)
+
+    def getFile(self, path: str) -> bytes | None:
+        """The bytes of a file downloaded through this facade (``g_http.getFile``).
+
+        ``path`` is the ``file`` given to :meth:`download` (``/downloads/``
+        in front is accepted). The file is read here, on the polling
+        thread: meant for the small files scripts read back.
+
+        Returns:
+            The content, or None if no such download (or it was removed).
+
+        Thread-safety: the polling thread.
+        """
+        local = self._local(path) if isinstance(path, str) else None
+        if local is None:
+            return None
+        try:
+            with open(local, "rb") as f:
+                return f.read()
+        except OSError:
+            return None
+
+    def downloads(self) -> dict[str, int]:
+        """Files downloaded through this facade: OTCv8 path -> size (``g_http.downloads``).
+
+        Thread-safety: the polling thread.
+        """
+        sizes = {}
+        for relative, local in self._downloads.items():
+            try:
+                sizes["/" + relative] = os.path.getsize(local)
+            except OSError:
+                continue
+        return sizes
+
+    def clearDownloads(self) -> None:
+        """Delete every file downloaded through this facade (``g_http.clearDownloads``).
+
+        Only this facade's downloads are removed, never anything else in
+        the directory (OTCv8's map holds only its own downloads, too).
+
+        Thread-safety: the polling thread.
+        """
+        downloads, self._downloads = self._downloads, {}
+        for local in downloads.values():
+            try:
+                os.remove(local)
+            except FileNotFoundError:
+                continue
 
     def downloadImage(self, url: str, callback: ImageCallback | None = None) -> int:
         """Fetch an image into the cache; ``callback(path, err)``. Returns the id.
 
         On success ``HTTP.images[url]`` is the cached file. A cached URL
         completes on the next poll without a request; concurrent calls for
-        one URL share one download.
+        one URL share one download. A bad URL is reported through ``callback``.
 
         Thread-safety: the polling thread.
         """
         check_callback("callback", callback)
+        done_cb = lua_callable(callback)
 
         def finished(op: Operation) -> None:
             self._finished(op)
             ok = op.error is None
             if ok and op.path is not None:
                 self.images[op.url] = op.path
-            if callback is not None:
-                callback(op.path if ok else None, None if ok else str(op.error))
+            if done_cb is not None:
+                done_cb(op.path if ok else None, None if ok else error_message(op.error))
 
-        op = self.engine.download_image(
-            url, finished, headers=self._request_headers(), timeout=self.timeout
-        )
+        try:
+            op = self.engine.download_image(
+                with_scheme(url),  # type: ignore[arg-type]
+                finished,
+                headers=self._request_headers(),
+                timeout=self.timeout,
+            )
+        except InvalidURL as problem:
+            op = self._failed_at_once("image", "GET", url, finished, problem)
         return self._track(op)

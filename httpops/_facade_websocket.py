@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ._errors import JSONDecodeError
+from ._facade_calls import error_message, lua_callable
 from ._validation import check_callback
 from ._ws_handle import WebSocket, close_message
 
@@ -67,6 +69,10 @@ class WebSocketFacadeMixin:
     customHeaders: dict[str, str]
     agent: str
 
+    def _init_websockets(self) -> None:
+        # Open sockets started through this facade, by id (g_http.wsSend/wsClose/cancel).
+        self._sockets: dict[int, WebSocket] = {}
+
     if TYPE_CHECKING:
 
         @property
@@ -96,7 +102,8 @@ class WebSocketFacadeMixin:
 
         Thread-safety: the polling thread (it touches ``operations``).
         """
-        found = _callbacks(callbacks)
+        # Lua drops the arguments a function does not take: so does each call here.
+        found = {name: lua_callable(fn) for name, fn in _callbacks(callbacks).items()}
         idle = _idle_seconds(self.websocketTimeout if timeout is None else timeout)
 
         def relay(name: str) -> Callable[..., None]:
@@ -117,14 +124,22 @@ class WebSocketFacadeMixin:
 
         def on_close(handle: WebSocket, code: int, reason: str) -> None:
             self.operations.pop(handle.id, None)
+            self._sockets.pop(handle.id, None)
             if close_cb is not None:
                 close_cb(close_message(code, reason), handle.id)
+
+        def on_error_event(handle: WebSocket, error: BaseException) -> None:
+            # OTCv8 passes an empty message on a JSON socket to onMessage as nil.
+            if isinstance(error, JSONDecodeError) and not error.snippet.strip():
+                on_message(handle, None)
+            else:
+                on_error(handle, error_message(error))
 
         handle = self.engine.websocket(
             url,
             on_open=on_open,
             on_message=on_message,
-            on_error=lambda h, e: on_error(h, str(e)),
+            on_error=lambda h, e: on_error_event(h, e),
             on_close=on_close,
             timeout=idle,
             idle_timeout=idle,
@@ -132,6 +147,7 @@ class WebSocketFacadeMixin:
             headers={**self.customHeaders, "User-Agent": self.agent},
         )
         self.operations[handle.id] = handle.operation
+        self._sockets[handle.id] = handle
         return handle
 
     def webSocketJSON(
@@ -142,3 +158,7 @@ class WebSocketFacadeMixin:
         Thread-safety: the polling thread.
         """
         return self.webSocket(url, callbacks, timeout, True)
+
+    #: OTCv8 spells them both ways (BotServer and entergame v2 use the capitals).
+    WebSocket = webSocket
+    WebSocketJSON = webSocketJSON

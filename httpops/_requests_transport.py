@@ -45,6 +45,7 @@ from ._errors import (
     TLSError,
     TooManyRedirects,
 )
+from ._redirects import RFC9110, RedirectPolicy, redirect_method
 from ._response import Headers, Response
 from ._transport import Request, UploadProgress
 
@@ -71,7 +72,7 @@ class RequestsTransport:
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
-            session = requests.Session()
+            session = _RedirectingSession()
             session.trust_env = False
             session.cookies = self.cookies
             adapter = requests.adapters.HTTPAdapter(
@@ -120,6 +121,9 @@ class RequestsTransport:
             cookies=cookies,
             hooks=session.hooks,
         )
+        if isinstance(body, _ProgressBody):
+            # requests rewinds a body on a 307/308 only if it knows where it started.
+            prepared._body_position = 0  # type: ignore[attr-defined]
         return prepared
 
     def open(
@@ -136,6 +140,8 @@ class RequestsTransport:
         """
         session = self._session()
         session.max_redirects = request.max_redirects
+        if isinstance(session, _RedirectingSession):
+            session.redirect_policy = request.redirects
         if request.verify is False and not self._insecure_silenced:
             _silence_insecure_warning()
             self._insecure_silenced = True
@@ -190,6 +196,30 @@ class RequestsTransport:
                     if pool is not None:
                         pool.close()
             session.close()
+
+    def release_thread(self) -> None:
+        """Close the calling thread's session: its worker is about to exit.
+
+        Elastic request workers come and go; without this each one would
+        leave its session (and its pooled sockets) in ``_sessions`` until
+        :meth:`close`. Runs on the exiting worker.
+        """
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            return
+        self._local.session = None
+        with self._lock:
+            if session in self._sessions:
+                self._sessions.remove(session)
+        for adapter in session.adapters.values():  # as close() does, for one session
+            manager: Any = getattr(adapter, "poolmanager", None)
+            if manager is None:
+                continue
+            for key in list(manager.pools.keys()):
+                pool = manager.pools.get(key)
+                if pool is not None:
+                    pool.close()
+        session.close()
 
 
 class _ConnectionsInUse:
@@ -319,11 +349,53 @@ class _TrackedHTTPSPool(_TrackedHTTPPool, urllib3.HTTPSConnectionPool):
 _TRACKED_POOLS = {"http": _TrackedHTTPPool, "https": _TrackedHTTPSPool}
 
 
+class _RedirectingSession(requests.Session):
+    """A Session that applies :func:`~httpops._redirects.redirect_method` at each hop.
+
+    requests drops the body of every redirect but 307/308 after
+    ``rebuild_method``; when the policy keeps it (an http -> https upgrade
+    under the facade's rule), ``rebuild_auth`` -- the next hook requests
+    calls -- puts the body and its headers back, and requests then rewinds it.
+    One session per worker thread, so the per-request fields are not shared.
+    """
+
+    redirect_policy: RedirectPolicy = RFC9110
+    _keep_body = False
+
+    def rebuild_method(
+        self, prepared_request: requests.PreparedRequest, response: requests.Response
+    ) -> None:
+        method, self._keep_body = redirect_method(
+            prepared_request.method or "GET",
+            response.status_code,
+            response.url,
+            prepared_request.url or "",
+            self.redirect_policy,
+        )
+        prepared_request.method = method
+
+    def rebuild_auth(
+        self, prepared_request: requests.PreparedRequest, response: requests.Response
+    ) -> None:
+        super().rebuild_auth(prepared_request, response)  # type: ignore[no-untyped-call]
+        previous = response.request
+        if not self._keep_body or prepared_request.body is not None or previous is None:
+            return
+        prepared_request.body = previous.body
+        for name in ("Content-Length", "Content-Type", "Transfer-Encoding"):
+            value = previous.headers.get(name)
+            if value is not None:
+                prepared_request.headers[name] = value
+
+
 class _ProgressBody:
     """A request body that reports how much of it was written.
 
     It has ``read`` and ``__len__`` but no ``__iter__``, so requests sends it
     with a Content-Length (not chunked) and urllib3 reads it in blocks.
+    ``tell``/``seek`` let requests rewind it to re-send it through a
+    307/308 redirect (without them the redirected request announced the
+    full Content-Length and sent nothing, hanging until the timeout).
     """
 
     def __init__(self, data: bytes, on_upload: UploadProgress) -> None:
@@ -332,7 +404,16 @@ class _ProgressBody:
         self._on_upload = on_upload
 
     def __len__(self) -> int:
-        return len(self._data) - self._pos
+        # The whole length: requests' super_len() subtracts tell() itself.
+        return len(self._data)
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: len(self._data)}[whence]
+        self._pos = max(0, min(len(self._data), base + offset))
+        return self._pos
 
     def read(self, size: int = -1) -> bytes:
         start = self._pos

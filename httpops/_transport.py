@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ._redirects import RFC9110, RedirectPolicy
 from ._response import Headers
 
 __all__ = ["Request", "Stream", "Transport", "UploadProgress"]
@@ -39,6 +40,8 @@ class Request:
         max_redirects: Redirects to follow.
         raise_for_status: Whether a final status >= 400 fails the operation
             (judged by :func:`httpops._transfer.fetch`, not by transports).
+        redirects: How a redirect changes the method and body
+            (:mod:`httpops._redirects`; every transport applies it).
     """
 
     method: str
@@ -51,6 +54,7 @@ class Request:
     verify: bool | str = True
     max_redirects: int = 10
     raise_for_status: bool = True
+    redirects: RedirectPolicy = RFC9110
 
 
 class Stream(Protocol):

@@ -28,6 +28,9 @@ log = logging.getLogger("httpops")
 # Weight of the newest sample in the smoothed speed (exponential moving average).
 _SPEED_SMOOTHING = 0.3
 
+#: Seconds an extra (elastic) worker waits for a job before it exits.
+ELASTIC_IDLE_EXIT = 5.0
+
 
 def lower_thread_priority(niceness: int) -> None:
     """Make the calling thread ``niceness`` steps nicer (Linux only; else nothing).
@@ -50,21 +53,38 @@ class WorkerPool:
     """A bounded pool of named daemon threads that run jobs in FIFO order.
 
     Threads start lazily, one per submitted job while none is idle, up to
-    ``max_workers``.
+    ``max_workers``. With ``elastic_cap`` above ``max_workers`` the pool is
+    elastic: while every worker is busy a submitted job starts another one,
+    up to ``elastic_cap``; workers beyond ``max_workers`` exit after
+    ``idle_exit`` seconds without a job (calling ``on_exit`` on their own
+    thread first, so per-thread resources such as a session are released).
     """
 
     def __init__(
-        self, max_workers: int, name_prefix: str = "httpops-worker", niceness: int = 0
+        self,
+        max_workers: int,
+        name_prefix: str = "httpops-worker",
+        niceness: int = 0,
+        *,
+        elastic_cap: int | None = None,
+        idle_exit: float = ELASTIC_IDLE_EXIT,
+        on_exit: Callable[[], None] | None = None,
     ) -> None:
         self._max_workers = max_workers
+        self._cap = max(max_workers, elastic_cap or 0)
+        self._idle_exit = idle_exit if self._cap > max_workers else None
+        self._on_exit = on_exit
         self._name_prefix = name_prefix
         self._niceness = niceness
         self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         # Counts workers waiting for a job, so submit() knows whether to start one.
+        # A token is taken by submit() (a job for an idle worker) or by an
+        # extra worker that leaves; so tokens never outnumber waiting workers.
         self._idle = threading.Semaphore(0)
-        # Guards _threads and _shut_down.
+        # Guards _threads, _started, _shut_down, and pairs job puts with token takes.
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self._started = 0
         self._shut_down = False
 
     @property
@@ -79,11 +99,12 @@ class WorkerPool:
             if self._shut_down:
                 raise RuntimeError("worker pool is shut down")
             self._jobs.put(job)
-            if self._idle.acquire(blocking=False) or len(self._threads) >= self._max_workers:
+            if self._idle.acquire(blocking=False) or len(self._threads) >= self._cap:
                 return
+            self._started += 1
             thread = threading.Thread(
                 target=self._work,
-                name=f"{self._name_prefix}-{len(self._threads) + 1}",
+                name=f"{self._name_prefix}-{self._started}",
                 daemon=True,  # a stuck connect() must not keep the interpreter alive
             )
             self._threads.append(thread)
@@ -100,7 +121,12 @@ class WorkerPool:
     def _work(self) -> None:
         lower_thread_priority(self._niceness)
         while True:
-            job = self._jobs.get()
+            try:
+                job = self._jobs.get(timeout=self._idle_exit)
+            except queue.Empty:
+                if self._leave():
+                    return
+                continue
             if job is None:
                 return
             try:
@@ -110,6 +136,28 @@ class WorkerPool:
             # Drop it before idling: the job holds its operation, and with it the body.
             job = None
             self._idle.release()
+
+    def _leave(self) -> bool:
+        """After ``idle_exit`` without a job: exit if this worker is an extra one.
+
+        Runs on the worker. Its idle token is taken under the lock, so a
+        concurrent submit() either got the token first (and a job waits for
+        this worker: stay) or sees one idle worker fewer (and starts one).
+        """
+        with self._lock:
+            if (
+                self._shut_down
+                or len(self._threads) <= self._max_workers
+                or not self._idle.acquire(blocking=False)
+            ):
+                return False
+            self._threads.remove(threading.current_thread())
+        if self._on_exit is not None:
+            try:
+                self._on_exit()
+            except Exception:  # releasing is best effort; the thread ends anyway
+                log.debug("worker exit hook failed", exc_info=True)
+        return True
 
     def shutdown(self, deadline: float, clock: Callable[[], float]) -> list[threading.Thread]:
         """Stop accepting jobs, let every worker exit, join them until ``deadline``.

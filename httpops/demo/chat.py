@@ -12,6 +12,12 @@ Routes:
 ``/chat?name=N``       a chat room: ``"server: welcome N (K online)"`` on join,
                        each text message is broadcast to everyone in the room as
                        ``"N: text"``, and the bot answers with ``"npc: ..."``
+``/otcv8/bot``         OTCv8's BotServer protocol (JSON): ``init`` joins a
+                       channel and gets a ``ping``; a ``message`` goes to every
+                       member of the channel as ``{"type": "message", "id",
+                       "name", "topic", "message"}``
+``/otcv8/silent``      accepts and never sends a message (a dead link, for the
+                       WebSocket idle timeout)
 =====================  ===========================================================
 
 Threads: ``httpops-demo-ws`` accepts; ``websockets`` runs one handler thread
@@ -21,7 +27,9 @@ joins all of them.
 
 from __future__ import annotations
 
+import json
 import threading
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -70,6 +78,11 @@ class ChatServer:
         self._lock = threading.Lock()
         self._room: dict[ServerConnection, str] = {}
         self.messages_seen = 0
+        # Guarded by _lock: BotServer members (connection -> (name, channel)), message ids,
+        # and connections accepted per path.
+        self._bots: dict[ServerConnection, tuple[str, str]] = {}
+        self._bot_message_id = 0
+        self.connections: Counter[str] = Counter()
         self.base_url = ""
 
     def start(self) -> ChatServer:
@@ -117,11 +130,18 @@ class ChatServer:
 
         request = connection.request
         parts = urlsplit(request.path if request is not None else "/")
+        with self._lock:
+            self.connections[parts.path] += 1
         try:
             if parts.path == "/echo":
                 for message in connection:
                     self._count()
                     connection.send(message)
+            elif parts.path == "/otcv8/bot":
+                self._bot(connection)
+            elif parts.path == "/otcv8/silent":
+                for _message in connection:  # read (and pong) but never answer
+                    self._count()
             elif parts.path == "/chat":
                 name = dict(parse_qsl(parts.query)).get("name", "guest")[:32] or "guest"
                 self._chat(connection, name)
@@ -149,6 +169,47 @@ class ChatServer:
             with self._lock:
                 self._room.pop(connection, None)
 
+    def _bot(self, connection: ServerConnection) -> None:
+        """One BotServer client: ``init`` joins a channel, ``message`` goes to the channel."""
+        try:
+            for raw in connection:
+                self._count()
+                try:
+                    message = json.loads(raw)
+                except ValueError:
+                    continue
+                if not isinstance(message, dict):
+                    continue
+                if message.get("type") == "init":
+                    member = (str(message.get("name", "")), str(message.get("channel", "")))
+                    with self._lock:
+                        self._bots[connection] = member
+                    connection.send(json.dumps({"type": "ping", "ping": 1}))
+                elif message.get("type") == "message":
+                    self._bot_broadcast(connection, message)
+        finally:
+            with self._lock:
+                self._bots.pop(connection, None)
+
+    def _bot_broadcast(self, sender: ServerConnection, message: dict[str, Any]) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        with self._lock:
+            if sender not in self._bots:
+                return
+            name, channel = self._bots[sender]
+            members = [c for c, (_, ch) in self._bots.items() if ch == channel]
+            self._bot_message_id += 1
+            out = json.dumps(
+                {"type": "message", "id": self._bot_message_id, "name": name,
+                 "topic": message.get("topic"), "message": message.get("message")}
+            )  # fmt: skip
+        for member in members:
+            try:
+                member.send(out)
+            except ConnectionClosed:
+                pass
+
     def _broadcast(self, line: str) -> None:
         from websockets.exceptions import ConnectionClosed
 
@@ -175,5 +236,7 @@ def describe_routes(base_url: str) -> list[tuple[str, str]]:
     routes: list[tuple[str, Any]] = [
         ("/echo", "WebSocket: every message back"),
         ("/chat?name=N", "WebSocket: chat room with a bot"),
+        ("/otcv8/bot", "WebSocket: OTCv8 BotServer channels (JSON)"),
+        ("/otcv8/silent", "WebSocket: never sends anything"),
     ]
     return [(base_url + path, what) for path, what in routes]

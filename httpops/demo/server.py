@@ -21,7 +21,14 @@ Routes (all answers carry ``Content-Length``; connections are kept alive):
                                (one range; 206/416), ``If-None-Match`` (304) and
                                ``?rate=BYTES_PER_SECOND`` to throttle the body
 ``GET /images/<n>.png``        a small generated PNG, with ``ETag``/304
+``/otcv8/...``                 the OTClient v8 endpoints of :mod:`httpops.demo.otcv8`
+                               (updater manifest and files, JSON login, shop)
 =============================  ====================================================
+
+``DemoServer(tls_context=...)`` serves the same routes over https (the
+tests give it a throwaway certificate), and ``login_redirect`` moves a
+plain-HTTP ``POST /otcv8/login`` there with a 301, as a real login server
+moving to https does.
 
 Threads: one ``httpops-demo-server`` thread accepts; each connection gets an
 ``httpops-demo-conn-<port>`` thread. :meth:`DemoServer.stop` wakes slow
@@ -35,6 +42,7 @@ import json
 import re
 import socket
 import socketserver
+import ssl
 import struct
 import sys
 import threading
@@ -44,6 +52,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from . import otcv8
 from .chat import ChatServer
 from .chat import available as chat_available
 
@@ -195,6 +204,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _query(self) -> dict[str, str]:
         return {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
 
+    @property
+    def scheme(self) -> str:
+        """``https`` on a TLS demo server, else ``http``."""
+        return "https" if self.server.tls is not None else "http"
+
+    def read_body(self, limit: int) -> bytes:
+        """The request body (at most ``limit`` bytes; more closes the connection)."""
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > limit:
+            self.close_connection = True
+            return b""
+        return self.rfile.read(length)
+
     def _number(self, name: str, default: float) -> float:
         try:
             return float(self._query().get(name, default))
@@ -222,6 +244,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._file(m.group(1))
         elif m := re.fullmatch(r"/images/(\d+)\.png", path):
             self._image(int(m.group(1)))
+        elif path.startswith("/otcv8/") and otcv8.handle(self, path):
+            pass
         else:
             self._json({"error": f"no route for {path}"}, 404)
 
@@ -229,6 +253,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self.server.count_request(urlsplit(self.path).path)
+        if urlsplit(self.path).path.startswith("/otcv8/") and otcv8.handle(
+            self, urlsplit(self.path).path
+        ):
+            return
         if urlsplit(self.path).path != "/api/echo":
             self._json({"error": "POST only to /api/echo"}, 404)
             return
@@ -326,6 +354,7 @@ ROUTES = {
     "/api/fail?status=N": "GET: fails with status N (500)",
     "/files/<size>?rate=B": "GET: size bytes (1000, 64k, 4m), Range/ETag, B bytes/s",
     "/images/<n>.png": "GET: a generated PNG, ETag/304",
+    **otcv8.otcv8_routes(),
 }
 
 
@@ -335,7 +364,10 @@ class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64
 
-    def __init__(self, address: tuple[str, int]) -> None:
+    def __init__(self, address: tuple[str, int], tls: ssl.SSLContext | None = None) -> None:
+        self.tls = tls
+        # Where a plain-HTTP POST /otcv8/login is moved (https://host:port), if anywhere.
+        self.login_redirect: str | None = None
         self.stopping = threading.Event()
         # Guards _conns, _conn_threads, requests_served and hits.
         self._lock = threading.Lock()
@@ -351,6 +383,13 @@ class _Server(http.server.ThreadingHTTPServer):
         socketserver.TCPServer.server_bind(self)
         self.server_name = str(self.server_address[0])
         self.server_port = int(self.server_address[1])
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, addr = super().get_request()
+        if self.tls is not None:
+            # No handshake here (it would block the accept loop): the first read does it.
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
 
     def count_request(self, path: str) -> None:
         with self._lock:
@@ -412,8 +451,11 @@ class DemoServer:
             (:mod:`httpops.demo.chat`), or ``""`` without ``websockets``.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, tls_context: ssl.SSLContext | None = None
+    ) -> None:
         self._address = (host, port)
+        self._tls = tls_context
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._chat: ChatServer | None = None
@@ -424,8 +466,9 @@ class DemoServer:
         """Bind and start serving on a background thread. Thread-safety: any thread."""
         if self._server is not None:
             raise RuntimeError("DemoServer already started")
-        self._server = _Server(self._address)
-        self.base_url = f"http://{self._address[0]}:{self.port}"
+        self._server = _Server(self._address, self._tls)
+        scheme = "https" if self._tls is not None else "http"
+        self.base_url = f"{scheme}://{self._address[0]}:{self.port}"
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -433,11 +476,25 @@ class DemoServer:
             daemon=True,
         )
         self._thread.start()
-        if chat_available():
+        if chat_available() and self._tls is None:
             # The WebSocket half needs the `websockets` package (the `demo` extra).
             self._chat = ChatServer(self._address[0]).start()
             self.ws_url = self._chat.base_url
         return self
+
+    @property
+    def login_redirect(self) -> str | None:
+        """``https://host:port`` a plain-HTTP ``POST /otcv8/login`` is moved to (301).
+
+        Thread-safety: any thread.
+        """
+        return None if self._server is None else self._server.login_redirect
+
+    @login_redirect.setter
+    def login_redirect(self, base_url: str | None) -> None:
+        if self._server is None:
+            raise RuntimeError("start the DemoServer before setting login_redirect")
+        self._server.login_redirect = base_url
 
     @property
     def port(self) -> int:

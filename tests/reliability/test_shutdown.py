@@ -48,7 +48,9 @@ def test_close_with_hundreds_in_flight_and_a_dozen_websockets(
 ) -> None:
     # Bodies that never end and never stall: only close() can stop these workers.
     server = raw(mb.drip(60_000_000, interval=0.02, chunk=64))  # under max_body_bytes
-    engine = make_engine(fast_config(max_workers=8, read_timeout=5.0))
+    # A fixed pool of 8 (the rest queued): elastic workers would put all 200 into
+    # connect(), which close() cannot interrupt.
+    engine = make_engine(fast_config(max_workers=8, read_timeout=5.0, max_elastic_workers=0))
     completions: dict[int, int] = {}
 
     def count(op: Any) -> None:

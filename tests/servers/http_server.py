@@ -108,6 +108,9 @@ class _Server(http.server.ThreadingHTTPServer):
 class HTTPTestServer(LocalServer):
     """The HTTP test app served on an ephemeral 127.0.0.1 port, plain or TLS."""
 
+    #: The handler class; a subclass of the server may add routes with its own.
+    handler_class: type[AppHandler] = AppHandler
+
     def __init__(self, tls_context: ssl.SSLContext | None = None) -> None:
         self.tls_context = tls_context
         self._state = AppState()
@@ -120,7 +123,7 @@ class HTTPTestServer(LocalServer):
         if self._server is not None:
             raise RuntimeError("server already started")
         self._state.stopping.clear()
-        handler = type("BoundAppHandler", (AppHandler,), {"state": self._state})
+        handler = type("BoundAppHandler", (self.handler_class,), {"state": self._state})
         self._server = _Server(handler, self._state, self.tls_context)
         self._thread = threading.Thread(
             target=self._server.serve_forever,

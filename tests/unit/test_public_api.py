@@ -50,6 +50,7 @@ EXPECTED = [
     "as_completed",
     "close_default_engine",
     "default_engine",
+    "g_http",
     "poll",
 ]
 

@@ -115,7 +115,7 @@ def test_facade_request_shape(make_engine: EngineFactory, mocked: responses.Requ
     assert engine.run_until_idle(timeout=10)
     headers = mocked.calls[-1].request.headers
     assert headers["X-Client"] == "otc"
-    assert headers["User-Agent"] == f"httpops/{httpops.__version__}"
+    assert headers["User-Agent"] == "Mozilla/5.0"  # OTCv8's HTTP.agent
     assert headers["Content-Type"] == "application/json"
 
 

@@ -91,7 +91,8 @@ def test_cancel_after_completion_is_queued_changes_nothing(
 def test_close_cancels_in_flight_work_and_joins_quickly(
     make_engine: EngineFactory, server: HTTPTestServer
 ) -> None:
-    engine = make_engine(httpops.Config(max_workers=2))
+    # A fixed pool, so three requests are still queued when close() comes.
+    engine = make_engine(httpops.Config(max_workers=2, max_elastic_workers=0))
     calls: list[httpops.State] = []
     running = [
         engine.get(server.url("/drip?bytes=1000&interval=0.01"), lambda o: calls.append(o.state))

@@ -28,7 +28,8 @@ def record_threads(engine: httpops.Engine) -> dict[str, str]:
 def test_cookie_set_on_one_worker_is_sent_by_another(
     make_engine: EngineFactory, server: HTTPTestServer
 ) -> None:
-    engine = make_engine(httpops.Config(max_workers=2))
+    # A fixed pool: the test steers requests onto particular workers.
+    engine = make_engine(httpops.Config(max_workers=2, max_elastic_workers=0))
     threads = record_threads(engine)
     slow_a = engine.get(server.url("/slow?delay=0.3&a=1"))  # worker 1 busy
     setter = engine.get(server.url("/cookies/set?flavour=oat"))  # so worker 2 takes this
@@ -65,7 +66,8 @@ def test_sequential_requests_reuse_the_connection(
 def test_concurrent_requests_reuse_pooled_connections(
     make_engine: EngineFactory, server: HTTPTestServer
 ) -> None:
-    engine = make_engine(httpops.Config(max_workers=3))
+    # A fixed pool: each elastic worker would bring a connection of its own.
+    engine = make_engine(httpops.Config(max_workers=3, max_elastic_workers=0))
     for _ in range(4):
         ops = [engine.get(server.url("/bytes/5000")) for _ in range(15)]
         assert engine.wait(*ops, timeout=10)

@@ -1,0 +1,1 @@
+"""Examples of httpops in use (importable so the tests can run them)."""

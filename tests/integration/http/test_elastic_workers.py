@@ -1,0 +1,114 @@
+"""No request waits behind long-polls: the request pool grows while all workers are busy."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+import httpops
+from httpops._worker import WorkerPool
+from tests.conftest import wait_for
+from tests.servers.otcv8_routes import OTCv8Server
+
+
+@pytest.fixture
+def poll_server() -> Iterator[OTCv8Server]:
+    # One server per test: its long-polls are released once, at the end.
+    with OTCv8Server() as server:
+        yield server
+        assert server.errors == []
+
+
+@pytest.mark.parametrize("long_polls", [8, 100])
+def test_short_get_completes_while_long_polls_are_pending(
+    make_engine: Callable[..., httpops.Engine], poll_server: OTCv8Server, long_polls: int
+) -> None:
+    engine = make_engine(httpops.Config(read_timeout=60, deadline=None))
+    assert engine.config.max_workers < long_polls <= engine.config.max_elastic_workers == 256
+    polls = [engine.get(poll_server.url("/longpoll")) for _ in range(long_polls)]
+    # Every long-poll reached the server: each holds a worker now.
+    assert wait_for(lambda: poll_server.hits("/longpoll") == long_polls, timeout=20)
+    started = time.monotonic()
+    short = engine.get(poll_server.url("/text"))
+    assert engine.wait(short, timeout=10), "the short GET queued behind the long-polls"
+    elapsed = time.monotonic() - started
+    assert short.value.text == "hello text"
+    assert all(op.state is httpops.State.RUNNING for op in polls)  # still pending
+    print(f"short GET behind {long_polls} long-polls: {elapsed * 1000:.1f} ms")
+    poll_server.release()
+    assert engine.wait(*polls, timeout=30)
+    assert all(op.value.text == "polled" for op in polls)
+
+
+def test_a_fixed_pool_is_still_possible(
+    make_engine: Callable[..., httpops.Engine], poll_server: OTCv8Server
+) -> None:
+    engine = make_engine(httpops.Config(max_workers=2, max_elastic_workers=0))
+    ops = [engine.get(poll_server.url("/text")) for _ in range(10)]
+    assert engine.wait(*ops, timeout=10)
+    assert len(engine.threads()) <= 2  # no download ran, so these are request workers
+
+
+def test_extra_workers_exit_when_idle_and_the_cap_holds() -> None:
+    exited: list[str] = []
+    lock = threading.Lock()
+
+    def on_exit() -> None:
+        with lock:
+            exited.append(threading.current_thread().name)
+
+    pool = WorkerPool(2, "httpops-test-elastic", elastic_cap=4, idle_exit=0.2, on_exit=on_exit)
+    gate = threading.Event()
+    running = threading.Semaphore(0)
+    finished: list[int] = []
+
+    def job(n: int) -> Callable[[], None]:
+        def run() -> None:
+            running.release()
+            gate.wait(10)
+            with lock:
+                finished.append(n)
+
+        return run
+
+    try:
+        for n in range(6):
+            pool.submit(job(n))
+        for _ in range(4):
+            assert running.acquire(timeout=10)
+        assert len(pool.threads) == 4  # the cap: jobs 4 and 5 wait for a free worker
+        assert not running.acquire(timeout=0.3)
+        gate.set()
+        assert wait_for(lambda: len(finished) == 6, timeout=10)
+        # The two extra workers leave after idle_exit; the two base ones stay.
+        assert wait_for(lambda: len(pool.threads) == 2 and len(exited) == 2, timeout=10)
+        pool.submit(job(6))
+        assert wait_for(lambda: len(finished) == 7, timeout=10)
+    finally:
+        gate.set()
+        stuck = pool.shutdown(time.monotonic() + 10, time.monotonic)
+    assert stuck == []
+    assert all(not t.is_alive() for t in pool.threads)
+
+
+def test_release_thread_drops_the_session_of_an_exiting_worker(
+    engine: httpops.Engine, poll_server: OTCv8Server
+) -> None:
+    transport = engine.transport
+    assert engine.get(poll_server.url("/text")).result(timeout=10).status == 200
+    sessions = len(transport._sessions)  # type: ignore[attr-defined]
+    done = threading.Event()
+
+    def worker() -> None:
+        transport._session()  # type: ignore[attr-defined]
+        transport.release_thread()  # type: ignore[attr-defined]
+        done.set()
+
+    thread = threading.Thread(target=worker, name="httpops-test-release")
+    thread.start()
+    thread.join(10)
+    assert done.is_set()
+    assert len(transport._sessions) == sessions  # type: ignore[attr-defined]
