@@ -276,7 +276,7 @@ class Engine:
         ``on_progress`` reports the upload, then the response body.
         ``redirects`` is how a redirect treats the method and body (RFC 9110
         by default; the HTTP facade passes OTClient's http -> https rule, see
-        :mod:`httpops._redirects`).
+        `httpops._redirects`).
 
         Raises:
             InvalidArgument: ``data`` of another type, or not JSON-serialisable.

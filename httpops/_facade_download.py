@@ -1,6 +1,6 @@
 """Facade members for downloads and images (``HTTP.download``, ``HTTP.downloadImage``).
 
-Mixed into :class:`httpops.HTTPFacade`, whose engine binding, ``operations``,
+Mixed into `httpops.HTTPFacade`, whose engine binding, ``operations``,
 ``images`` and request headers these methods use. Callback shapes follow
 ``http.lua``: ``callback(path, checksum, err)`` for a file,
 ``callback(path, err)`` for an image, ``progressCallback(progress, speed)``.
@@ -8,7 +8,7 @@ Mixed into :class:`httpops.HTTPFacade`, whose engine binding, ``operations``,
 Paths are OTCv8 paths: OTCv8 keeps downloads in memory under a virtual
 ``/downloads/`` directory and strips a leading ``/`` from ``file``, so the
 updater's server keys (``/init.lua``, ``/data/things/1098/Tibia.spr``) are
-used as they are. Here every ``file`` is relative to :attr:`downloadsDir`
+used as they are. Here every ``file`` is relative to `downloadsDir`
 (``Config.downloads_dir``): leading slashes stripped, ``..`` refused,
 folders created. ``path`` in the callback is exactly the ``file`` given, on
 success and on error (``checksum`` is then ``"00000000"``, the CRC of
@@ -114,7 +114,7 @@ class DownloadFacadeMixin:
         callback: DownloadCallback | None = None,
         progressCallback: ProgressCallback | None = None,
     ) -> int:
-        """Download ``url`` to ``file`` under :attr:`downloadsDir`; returns the id.
+        """Download ``url`` to ``file`` under `downloadsDir`; returns the id.
 
         ``callback(path, checksum, err)``: ``path`` is ``file`` as given,
         ``checksum`` the file's CRC32 as 8 lowercase hex digits
@@ -173,7 +173,7 @@ class DownloadFacadeMixin:
     def getFile(self, path: str) -> bytes | None:
         """The bytes of a file downloaded through this facade (``g_http.getFile``).
 
-        ``path`` is the ``file`` given to :meth:`download` (``/downloads/``
+        ``path`` is the ``file`` given to `download` (``/downloads/``
         in front is accepted). The file is read here, on the polling
         thread: meant for the small files scripts read back.
 

@@ -4,7 +4,7 @@ In OTCv8, ``corelib/http.lua`` is a thin layer over the C++ object
 ``g_http``, and some modules skip the layer: BotServer closes its socket with
 ``g_http.cancel(id)`` and still gets ``onClose``, scripts set the agent with
 ``g_http.setUserAgent`` and read downloads back with ``g_http.getFile``.
-:class:`GHttp` gives a ported script the same calls on a facade
+`GHttp` gives a ported script the same calls on a facade
 (``HTTP.g_http``, or ``httpops.g_http`` for the default one).
 
 Everything here runs on the polling thread, like the facade itself.
@@ -23,7 +23,7 @@ __all__ = ["GHttp"]
 
 
 class GHttp:
-    """The low-level ``g_http`` of one :class:`~httpops.HTTPFacade`.
+    """The low-level ``g_http`` of one `HTTPFacade`.
 
     Args:
         facade: The facade whose operations, sockets and downloads it reaches.

@@ -11,7 +11,7 @@ them runs.
 
 ``timeout`` is OTCv8's: an *idle* timeout. No message for that many seconds
 → ``onError("timeout: ...")``, then ``onClose``. ``nil``/None takes
-:attr:`websocketTimeout`; a value under 1 means 15, as in OTCv8's C++. The
+`websocketTimeout`; a value under 1 means 15, as in OTCv8's C++. The
 same number bounds the connect and handshake.
 """
 
@@ -61,7 +61,7 @@ def _callbacks(callbacks: object) -> dict[str, Callable[..., Any] | None]:
 
 
 class WebSocketFacadeMixin:
-    """``HTTP.webSocket`` and ``HTTP.webSocketJSON``; mixed into :class:`httpops.HTTPFacade`."""
+    """``HTTP.webSocket`` and ``HTTP.webSocketJSON``; mixed into `httpops.HTTPFacade`."""
 
     # Provided by HTTPFacade.
     operations: dict[int, Operation]
@@ -93,7 +93,7 @@ class WebSocketFacadeMixin:
                 ``onClose``/``onError``, each called ``(message, operationId)``.
             timeout: Idle timeout in seconds, as in OTCv8: no message for that
                 long → ``onError`` (``"timeout: ..."``) then ``onClose``. None
-                takes :attr:`websocketTimeout`; under 1 means 15. It also
+                takes `websocketTimeout`; under 1 means 15. It also
                 bounds the connect and handshake.
             jsonWebsocket: Decode messages as JSON (and send dicts/lists as JSON).
 
@@ -153,7 +153,7 @@ class WebSocketFacadeMixin:
     def webSocketJSON(
         self, url: str, callbacks: Any = None, timeout: float | None = None
     ) -> WebSocket:
-        """:meth:`webSocket` with ``jsonWebsocket=True``.
+        """`webSocket` with ``jsonWebsocket=True``.
 
         Thread-safety: the polling thread.
         """

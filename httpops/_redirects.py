@@ -7,13 +7,13 @@ into a GET without a body (what every browser, requests and libcurl do).
 OTClient v8 re-sends the method and the body on every redirect. A login
 server that moves ``http://host/login`` to ``https://host/login`` with a
 301/302 relies on that: with the RFC rule the credentials are lost. The
-:class:`RedirectPolicy` field ``keep_method_on_https_upgrade`` (the HTTP
+`RedirectPolicy` field ``keep_method_on_https_upgrade`` (the HTTP
 facade sets it) keeps method and body for exactly that case -- a 301/302
 from ``http`` to ``https`` on the same host name, any port -- and nothing
 else. ``Authorization`` is still dropped whenever the host changes (the
 transport's own rule).
 
-A transport applies :func:`redirect_method` at each hop: the requests
+A transport applies `redirect_method` at each hop: the requests
 transport in its session's ``rebuild_method``, a libcurl transport when it
 follows ``Location`` itself (libcurl's ``CURLOPT_POSTREDIR`` cannot express
 "only on an upgrade to https").

@@ -92,7 +92,7 @@ class HTTPFacade(DownloadFacadeMixin, WebSocketFacadeMixin):
             as OTCv8).
         operations: Live operations started through this facade, by id.
         g_http: The low-level calls OTClient scripts make on ``g_http``
-            (:class:`~httpops._facade_ghttp.GHttp`).
+            (`GHttp`).
         onGet, onGetProgress, onPost, onPostProgress ...: assign a function to
             receive the global events with the seed's signatures.
     """
@@ -336,7 +336,7 @@ class HTTPFacade(DownloadFacadeMixin, WebSocketFacadeMixin):
         OTCv8 accepts any certificate; httpops verifies them. A porter whose
         server has a self-signed certificate gives its CA here (or turns
         checking off, which is logged). It sets the TLS verification of the
-        facade's engine -- for :data:`HTTP`, the default engine -- for every
+        facade's engine -- for `HTTP`, the default engine -- for every
         later request, download and WebSocket.
 
         Raises:
