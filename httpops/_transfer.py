@@ -195,8 +195,9 @@ def open_stream(
     extra: dict[str, Any] = {}
     if abort_open is not None:
         ctx.abort_open = functools.partial(abort_open, threading.get_ident())
-        # Such a transport also re-checks once it holds a connection (no lost wake-up).
-        extra["canceled"] = lambda: ctx.op.cancel_requested
+        # Such a transport also re-checks once it holds a connection (no lost wake-up);
+        # a deadline or low-speed stop from the watchdog breaks the request the same way.
+        extra["canceled"] = ctx.stopped
     try:
         ctx.check()  # again, now that a cancel can reach the request
         stream = transport.open(capped(request, ctx), on_upload, **extra)
@@ -268,8 +269,12 @@ def pump(
                 raise_if_stopped(ctx)
                 raise
             if not data:
+                # The watchdog's abort can look like a clean end (an endless
+                # trailer section cut short reads as EOF): a stopped operation fails.
+                stop()
                 return received
             received += len(data)
+            ctx.moved += len(data)
             if limit is not None and received > limit:  # checked before the bytes are kept
                 raise BodyTooLarge(
                     request.method, request.url, f"body exceeds the limit of {limit} bytes"
