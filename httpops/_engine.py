@@ -425,6 +425,7 @@ class Engine:
                 chunk_size=config.chunk_size,
                 want_json=want_json,
                 clock=self.clock,
+                max_json_bytes=config.max_json_bytes,
             )
 
         return self.start(kind, method, url, work, callback, on_progress, deadline)

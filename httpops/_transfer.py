@@ -321,8 +321,13 @@ def fetch(
     chunk_size: int,
     want_json: bool,
     clock: Callable[[], float],
+    max_json_bytes: int | None = None,
 ) -> Outcome:
     """Send ``request``, read its body into memory, decode it; on a worker.
+
+    With ``want_json``, the body is also held to ``max_json_bytes``, counted
+    as it arrives (after content decoding), so ``json.loads`` never starts on
+    a body that would hold the GIL for long (docs/security.md).
 
     Returns:
         Outcome whose value is the Response, or the decoded JSON when
@@ -333,11 +338,24 @@ def fetch(
             body too large, or invalid JSON.
     """
 
+    limit = max_body_bytes
+    json_limited = want_json and max_json_bytes is not None and max_json_bytes < max_body_bytes
+    if json_limited and max_json_bytes is not None:
+        limit = max_json_bytes
+
     def attempt_once(attempt: int) -> Response:
         started = clock()
         stream = open_stream(ctx, transport, request, retry, attempt)
         try:
-            content = read_body(ctx, stream, request, max_body_bytes, chunk_size)
+            content = read_body(ctx, stream, request, limit, chunk_size)
+        except BodyTooLarge as exc:
+            if not json_limited:
+                raise
+            raise BodyTooLarge(
+                request.method, request.url,
+                f"{exc.detail}; bodies to be JSON-decoded are limited by max_json_bytes "
+                f"({limit} bytes), checked before decoding",
+            ) from None  # fmt: skip
         finally:
             stream.close()
         response = Response(
