@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint format bench demo docs docs-serve soak clean
+.PHONY: venv test lint format bench demo docs docs-serve soak clean test-floors
 
 venv: $(STAMP)
 
@@ -43,5 +43,21 @@ soak: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m httpops.demo
 
+# The whole suite against the lowest allowed runtime dependencies
+# (constraints/floors.txt), in a virtualenv of its own.
+FLOORS_VENV := .venv-floors
+FLOORS_STAMP := $(FLOORS_VENV)/.installed
+
+$(FLOORS_STAMP): pyproject.toml constraints/floors.txt
+	rm -rf $(FLOORS_VENV)
+	$(PYTHON) -m venv $(FLOORS_VENV)
+	$(FLOORS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(FLOORS_VENV)/bin/python -m pip install --quiet -c constraints/floors.txt -e '.[dev,demo]'
+	$(FLOORS_VENV)/bin/python -m pip check
+	touch $(FLOORS_STAMP)
+
+test-floors: $(FLOORS_STAMP)
+	$(FLOORS_VENV)/bin/python -m pytest -q -p no:cacheprovider
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(FLOORS_VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -606,7 +606,7 @@ class Engine:
         finally:
             ctx.finished = True
             if first is not None:
-                self._watchdog.forget()
+                self._watchdog.forget(ctx)
             # complete() normally dropped it already: skip a second trip through the lock.
             if op.id in self._running:
                 with self._lock:

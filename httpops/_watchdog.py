@@ -24,14 +24,14 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 __all__ = ["TimeRules", "Watchdog", "Watched"]
 
 log = logging.getLogger("httpops")
 
-# Rebuild the heap once this many of its entries belong to finished operations
-# (and they are at least half of it): keeps memory bounded by the running ones.
+# Rebuild the heap once this many of its entries are emptied (and they are at
+# least half of it): keeps the heap's size bounded by the running operations.
 _COMPACT_MIN = 64
 
 
@@ -54,6 +54,7 @@ class TimeRules:
 class Watched(Protocol):
     """What the watchdog needs of a running operation (a TaskContext)."""
 
+    #: Set (before :meth:`Watchdog.forget`) once the operation ended.
     finished: bool
 
     def inspect(self, now: float) -> float | None:
@@ -76,7 +77,10 @@ class Watchdog:
         self._name = name
         # Guards _heap, _stale, _thread and _closed; notified when the earliest entry changes.
         self._cond = threading.Condition(threading.Lock())
-        self._heap: list[tuple[float, int, Watched]] = []
+        # Entries are [when, order, item]; forget() empties an entry's item at once,
+        # so a finished operation (and its body) is not kept until its deadline.
+        self._heap: list[list[Any]] = []
+        self._entries: dict[int, list[Any]] = {}  # id(item) -> its entry
         self._order = itertools.count()  # ties: never compare two Watched
         self._stale = 0
         self._thread: threading.Thread | None = None
@@ -87,24 +91,32 @@ class Watchdog:
         if when is None:
             return
         with self._cond:
-            if self._closed:
+            # finished is set before forget() runs: checked here, under the lock, a
+            # re-watch racing with the end of the operation cannot outlive it.
+            if self._closed or item.finished:
                 return
-            heapq.heappush(self._heap, (when, next(self._order), item))
+            entry = [when, next(self._order), item]
+            self._entries[id(item)] = entry
+            heapq.heappush(self._heap, entry)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
             elif self._heap[0][2] is item:
                 self._cond.notify()
 
-    def forget(self) -> None:
-        """Note that one watched item finished (its entry is dropped lazily).
+    def forget(self, item: Watched) -> None:
+        """Stop watching ``item`` (it finished); its heap slot is reclaimed lazily.
 
         Thread-safety: any thread.
         """
         with self._cond:
+            entry = self._entries.pop(id(item), None)
+            if entry is None:
+                return
+            entry[2] = None
             self._stale += 1
             if self._stale >= _COMPACT_MIN and self._stale * 2 >= len(self._heap):
-                self._heap = [entry for entry in self._heap if not entry[2].finished]
+                self._heap = [e for e in self._heap if e[2] is not None]
                 heapq.heapify(self._heap)
                 self._stale = 0
 
@@ -116,6 +128,7 @@ class Watchdog:
         with self._cond:
             self._closed = True
             self._heap.clear()
+            self._entries.clear()
             thread = self._thread
             self._cond.notify()
         if thread is None:
@@ -133,8 +146,17 @@ class Watchdog:
                 if self._heap and self._heap[0][0] <= now:
                     due = []
                     while self._heap and self._heap[0][0] <= now:
-                        due.append(heapq.heappop(self._heap)[2])
-                    return due
+                        entry = heapq.heappop(self._heap)
+                        item = entry[2]
+                        if item is None:
+                            self._stale = max(0, self._stale - 1)
+                            continue
+                        if self._entries.get(id(item)) is entry:
+                            del self._entries[id(item)]
+                        due.append(item)
+                    if due:
+                        return due
+                    continue
                 # Bounded wait: an injected clock need not follow real time.
                 wait = 1.0 if not self._heap else min(self._heap[0][0] - now, 1.0)
                 self._cond.wait(wait)
@@ -145,10 +167,6 @@ class Watchdog:
             if due is None:
                 return
             for item in due:
-                if item.finished:
-                    with self._cond:
-                        self._stale = max(0, self._stale - 1)
-                    continue
                 try:
                     again = item.inspect(self._clock())
                 except Exception:  # never let one operation kill the thread

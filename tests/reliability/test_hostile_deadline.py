@@ -12,6 +12,7 @@ thread is gone.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -45,6 +46,8 @@ def _all_end_by_deadline(engine: httpops.Engine, url: str) -> None:
     started = time.monotonic()
     runs = [(kind, Ending()) for kind in KINDS]
     ops = [(kind, ending, _start(engine, kind, f"{url}?{kind}", ending)) for kind, ending in runs]
+    # One watchdog for the engine, however many operations it watches.
+    assert [t.name for t in threading.enumerate()].count("httpops-watchdog") == 1
     for kind, _, op in ops:
         assert engine.wait(op, timeout=LIMIT + 10.0), f"{kind} never ended"
     assert engine.run_until_idle(timeout=2.0)
