@@ -157,8 +157,12 @@ class TaskContext:
         self._rules = rules or TimeRules(deadline)
         self._window_start = self._started
         self._window_bytes = 0
-        # Body bytes received over every attempt (the low-speed rule's measure).
+        # Body bytes moved, received and uploaded, over every attempt (the
+        # low-speed rule's measure); _uploaded is the current upload's figure.
         self.moved = 0
+        self._uploaded = 0
+        # True while a retry backs off (the low-speed window is not judged then).
+        self.sleeping = False
         # Set by the watchdog (any thread) once a time rule is broken: sticky.
         self.stop_error: OperationError | None = None
         # Set once the task ended, so the watchdog drops it.
@@ -243,6 +247,8 @@ class TaskContext:
         rules = self._rules
         low = None
         if rules.low_speed_limit is not None:
+            if self.sleeping:
+                self.restart_window()
             low = self._window_start + rules.low_speed_time
             if now >= low:
                 moved = self.moved
@@ -266,8 +272,18 @@ class TaskContext:
         if remaining is not None:
             seconds = min(seconds, max(remaining, 0.0))
         if seconds > 0:
-            self.op.wait_canceled(seconds)
+            # A retry's backoff moves no bytes by design: no low-speed verdict on it.
+            self.sleeping = True
+            try:
+                self.op.wait_canceled(seconds)
+            finally:
+                self.sleeping = False
+                self.restart_window()
         self.check()
+
+    def restart_window(self) -> None:
+        """Start a fresh low-speed window now (after a backoff: a new attempt)."""
+        self._window_start, self._window_bytes = self._clock(), self.moved
 
     def restart_speed(self, received: int = 0) -> None:
         """Start measuring speed afresh (a new attempt, or a resumed body)."""
@@ -310,6 +326,11 @@ class TaskContext:
     def upload_progress(self, sent: int, total: int) -> None:
         """Report request-body bytes written (a transport's upload hook)."""
         self.check()
+        # Uploaded bytes count for the low-speed rule too, as in libcurl: a slow
+        # uplink sending a big body is moving, not stalled.
+        # A smaller figure than last time: a new attempt sends the body again.
+        self.moved += sent - self._uploaded if sent >= self._uploaded else sent
+        self._uploaded = sent
         self.progress(sent, total, "up", final=sent >= total)
 
     def commit(self) -> bool:
