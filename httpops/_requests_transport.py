@@ -370,6 +370,9 @@ class RequestsStream:
         self.headers = Headers(resp.headers.items())
         self.url = resp.url
         self._at_eof = False
+        # Set by abort(): the socket is shut down, so it must never go back to the pool
+        # (a trailer section cut short by the abort even reads as a clean end).
+        self._aborted = False
 
     def read_chunk(self, size: int) -> bytes:
         """Next 1..size body bytes as soon as any arrive; b"" at the end."""
@@ -384,14 +387,15 @@ class RequestsStream:
     def close(self) -> None:
         """Return the connection to the pool if the body was read, else drop it."""
         try:
-            if not self._at_eof:
-                self._raw.close()  # unread bytes: the connection cannot be reused
+            if not self._at_eof or self._aborted:
+                self._raw.close()  # unread bytes or shut down: the connection cannot be reused
             self._raw.release_conn()
         except Exception:
             log.debug("closing response of %s failed", self.url, exc_info=True)
 
     def abort(self) -> None:
         """Shut the socket down so a blocked read returns. Thread-safety: any thread."""
+        self._aborted = True
         conn = getattr(self._raw, "_connection", None)
         sock = getattr(conn, "sock", None)
         if sock is not None:

@@ -23,7 +23,9 @@ import argparse
 import logging
 import random
 import sys
+import threading
 import time
+import traceback
 
 import httpops
 from httpops._cookies import COOKIES_TOTAL
@@ -129,6 +131,16 @@ class _Count(logging.Handler):
             self.bugs.append(record.getMessage())
 
 
+def _print_stacks(names: frozenset[str]) -> None:
+    """Where each leaked thread is stuck: the clue a leak report needs."""
+    frames = sys._current_frames()
+    for thread in threading.enumerate():
+        frame = frames.get(thread.ident or -1)
+        if thread.name in names and frame is not None:
+            print(f"stack of {thread.name}:")
+            print("".join(traceback.format_stack(frame)[-6:]), end="")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # The websockets *server* logs a peer that vanishes mid-frame; that is our fault injection.
@@ -164,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"seed: {seed}")  # fmt: skip
     if after.threads > before.threads or after.fds > before.fds:
         problems.append(f"leaked threads {sorted(after.names - before.names)} or descriptors")
+        _print_stacks(after.names - before.names)
     if bugs.bugs:
         problems.append(f"{len(bugs.bugs)} internal errors logged, first: {bugs.bugs[0]}")
     if peak > args.rss_limit_mib:
