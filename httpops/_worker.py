@@ -153,8 +153,9 @@ class TaskContext:
         self._started = clock()
         self._deadline_at = None if deadline is None else self._started + deadline
         self._deadline = deadline
-        # The low-speed rule, judged by the engine's watchdog (see inspect()).
-        self._rules = rules or TimeRules(deadline)
+        # The time rules as data (deadline, low-speed), judged by the engine's
+        # watchdog (see inspect()); a transport may also apply them natively.
+        self.rules = rules or TimeRules(deadline)
         self._window_start = self._started
         self._window_bytes = 0
         # Body bytes moved, received and uploaded, over every attempt (the
@@ -221,7 +222,7 @@ class TaskContext:
 
     def first_inspection(self) -> float | None:
         """When the watchdog must first look at this task (None: never)."""
-        rules = self._rules
+        rules = self.rules
         low = None
         if rules.low_speed_limit is not None:
             low = self._window_start + rules.low_speed_time
@@ -244,7 +245,7 @@ class TaskContext:
             self.stop_error = self._deadline_error()
             self.abort()
             return None
-        rules = self._rules
+        rules = self.rules
         low = None
         if rules.low_speed_limit is not None:
             if self.sleeping:

@@ -95,27 +95,38 @@ def drip_phase(phase: str, interval: float = 0.3) -> Handler:
     return handler
 
 
-def trailer_flood(seconds: float = 30.0) -> Handler:
-    """A complete chunked body, then trailer lines as fast as possible for up to ``seconds``."""
+def trailer_flood(seconds: float = 30.0, ended: list[bool] | None = None) -> Handler:
+    """A complete chunked body, then trailer lines as fast as possible for up to ``seconds``.
+
+    ``ended`` gets True appended when the client hung up (False: the time ran out).
+    """
 
     def handler(conn: socket.socket, stop: threading.Event) -> None:
-        if not read_request(conn):
-            return
-        conn.sendall(_CHUNKED + _FIRST_CHUNK + b"0\r\n")
-        lines = b"X-Flood: 1\r\n" * 4096
-        deadline = threading.Event()
-        timer = threading.Timer(seconds, deadline.set)
-        timer.start()
-        try:
-            while not stop.is_set() and not deadline.is_set():
-                conn.sendall(lines)  # raises once the client has hung up
-        except OSError:
-            return
-        finally:
-            timer.cancel()
-            timer.join()
+        hung_up = _flood(conn, stop, seconds)
+        if ended is not None:
+            ended.append(hung_up)
 
     return handler
+
+
+def _flood(conn: socket.socket, stop: threading.Event, seconds: float) -> bool:
+    """The trailer flood itself; True if it ended because the client hung up."""
+    if not read_request(conn):
+        return True
+    conn.sendall(_CHUNKED + _FIRST_CHUNK + b"0\r\n")
+    lines = b"X-Flood: 1\r\n" * 4096
+    deadline = threading.Event()
+    timer = threading.Timer(seconds, deadline.set)
+    timer.start()
+    try:
+        while not stop.is_set() and not deadline.is_set():
+            conn.sendall(lines)  # raises once the client has hung up
+    except OSError:
+        return True
+    finally:
+        timer.cancel()
+        timer.join()
+    return False
 
 
 def slow_body(rate: int, total: int = 1_000_000, tick: float = 0.1) -> Handler:
