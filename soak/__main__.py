@@ -131,14 +131,16 @@ class _Count(logging.Handler):
             self.bugs.append(record.getMessage())
 
 
-def _print_stacks(names: frozenset[str]) -> None:
-    """Where each leaked thread is stuck: the clue a leak report needs."""
+def _stacks(names: frozenset[str]) -> str:
+    """Where each thread named in ``names`` is: the clue a leak report needs."""
     frames = sys._current_frames()
+    text = []
     for thread in threading.enumerate():
         frame = frames.get(thread.ident or -1)
         if thread.name in names and frame is not None:
-            print(f"stack of {thread.name}:")
-            print("".join(traceback.format_stack(frame)[-6:]), end="")
+            text.append(f"stack of {thread.name}:\n")
+            text.extend(traceback.format_stack(frame)[-6:])
+    return "".join(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         engine.poll()
         del engine, workload.engine
         after = settle(before, timeout=10.0)
+        # Taken now, while the servers still run: where a leaked thread is stuck.
+        stuck = _stacks(after.names - before.names)
         report(workload, ran, before, after)
     finally:
         servers.stop()
@@ -176,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"seed: {seed}")  # fmt: skip
     if after.threads > before.threads or after.fds > before.fds:
         problems.append(f"leaked threads {sorted(after.names - before.names)} or descriptors")
-        _print_stacks(after.names - before.names)
+        print(stuck, end="")
     if bugs.bugs:
         problems.append(f"{len(bugs.bugs)} internal errors logged, first: {bugs.bugs[0]}")
     if peak > args.rss_limit_mib:

@@ -64,7 +64,7 @@ class Servers:
             "503": RawTCPServer(mb.status(503, [("Retry-After", "1")])).start(),
             "chunked": RawTCPServer(mb.broken_chunked).start(),
             "drip-header": RawTCPServer(drip_phase("header", interval=0.2)).start(),
-            "trailer-flood": RawTCPServer(trailer_flood(seconds=5.0)).start(),
+            "trailer-flood": RawTCPServer(trailer_flood(seconds=3.0)).start(),
         }
         self.cookies = RawTCPServer(cookie_flood(10_000_000)).start()
         with RawTCPServer(mb.never_answer) as gone:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import gzip
 import socket
 import threading
+import time
 
 from tests.servers.misbehaving import filler, pause
 from tests.servers.raw import Handler, read_request_head
@@ -95,38 +96,27 @@ def drip_phase(phase: str, interval: float = 0.3) -> Handler:
     return handler
 
 
-def trailer_flood(seconds: float = 30.0, ended: list[bool] | None = None) -> Handler:
-    """A complete chunked body, then trailer lines as fast as possible for up to ``seconds``.
-
-    ``ended`` gets True appended when the client hung up (False: the time ran out).
-    """
+def trailer_flood(seconds: float = 30.0) -> Handler:
+    """A complete chunked body, then trailer lines as fast as possible for up to ``seconds``."""
 
     def handler(conn: socket.socket, stop: threading.Event) -> None:
-        hung_up = _flood(conn, stop, seconds)
-        if ended is not None:
-            ended.append(hung_up)
+        if not read_request(conn):
+            return
+        conn.sendall(_CHUNKED + _FIRST_CHUNK + b"0\r\n")
+        lines = b"X-Flood: 1\r\n" * 4096
+        # Sends time out so the time limit holds: a client that aborted with a full
+        # receive window can leave a blocked send waiting for a window that never opens.
+        conn.settimeout(0.5)
+        end = time.monotonic() + seconds
+        while not stop.is_set() and time.monotonic() < end:
+            try:
+                conn.sendall(lines)
+            except TimeoutError:
+                continue  # a half-sent batch only cuts a trailer line: still a flood
+            except OSError:
+                return  # the client hung up
 
     return handler
-
-
-def _flood(conn: socket.socket, stop: threading.Event, seconds: float) -> bool:
-    """The trailer flood itself; True if it ended because the client hung up."""
-    if not read_request(conn):
-        return True
-    conn.sendall(_CHUNKED + _FIRST_CHUNK + b"0\r\n")
-    lines = b"X-Flood: 1\r\n" * 4096
-    deadline = threading.Event()
-    timer = threading.Timer(seconds, deadline.set)
-    timer.start()
-    try:
-        while not stop.is_set() and not deadline.is_set():
-            conn.sendall(lines)  # raises once the client has hung up
-    except OSError:
-        return True
-    finally:
-        timer.cancel()
-        timer.join()
-    return False
 
 
 def slow_body(rate: int, total: int = 1_000_000, tick: float = 0.1) -> Handler:
