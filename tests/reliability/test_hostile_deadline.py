@@ -46,10 +46,10 @@ def _all_end_by_deadline(engine: httpops.Engine, url: str) -> None:
     started = time.monotonic()
     runs = [(kind, Ending()) for kind in KINDS]
     ops = [(kind, ending, _start(engine, kind, f"{url}?{kind}", ending)) for kind, ending in runs]
-    # One watchdog for the engine, however many operations it watches.
-    assert [t.name for t in threading.enumerate()].count("httpops-watchdog") == 1
     for kind, _, op in ops:
         assert engine.wait(op, timeout=LIMIT + 10.0), f"{kind} never ended"
+    # One watchdog for the engine (it lives until close), however many operations it watched.
+    assert [t.name for t in threading.enumerate()].count("httpops-watchdog") == 1
     assert engine.run_until_idle(timeout=2.0)
     for kind, ending, op in ops:
         assert len(ending.calls) == 1, (kind, ending.calls)
