@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint format bench demo docs docs-serve soak clean dist
+.PHONY: venv test lint format bench demo docs docs-serve soak clean dist test-floors
 
 venv: $(STAMP)
 
@@ -50,5 +50,21 @@ dist: $(STAMP)
 	$(BIN)/python -m build --outdir dist .
 	$(BIN)/twine check --strict dist/*
 
+# The whole suite against the lowest allowed runtime dependencies
+# (constraints/floors.txt), in a virtualenv of its own.
+FLOORS_VENV := .venv-floors
+FLOORS_STAMP := $(FLOORS_VENV)/.installed
+
+$(FLOORS_STAMP): pyproject.toml constraints/floors.txt
+	rm -rf $(FLOORS_VENV)
+	$(PYTHON) -m venv $(FLOORS_VENV)
+	$(FLOORS_VENV)/bin/python -m pip install --quiet --upgrade 'pip>=25.1'
+	$(FLOORS_VENV)/bin/python -m pip install --quiet -c constraints/floors.txt -e '.[demo]' --group dev
+	$(FLOORS_VENV)/bin/python -m pip check
+	touch $(FLOORS_STAMP)
+
+test-floors: $(FLOORS_STAMP)
+	$(FLOORS_VENV)/bin/python -m pytest -q -p no:cacheprovider
+
 clean:
-	rm -rf $(VENV) build dist site *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(FLOORS_VENV) build dist site *.egg-info .pytest_cache .mypy_cache .ruff_cache

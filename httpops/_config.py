@@ -188,6 +188,17 @@ class Config:
             whole wait) a new request starts another worker, up to this many;
             the extra ones exit after 5 s without work. A value at or below
             ``max_workers`` gives a fixed pool (requests then queue).
+        low_speed_limit: Bytes per second a body must average over each
+            ``low_speed_time`` window, or the operation fails with a
+            ``ReadTimeout`` (libcurl's LOW_SPEED_LIMIT; None: no such rule).
+            Holds for every kind, and is what ends a drip on a download that
+            has no deadline.
+        low_speed_time: The low-speed window in seconds (libcurl's LOW_SPEED_TIME).
+        max_json_bytes: Limit for bodies that will be JSON-decoded (``get_json``,
+            ``post_json``), counted after content decoding and checked before
+            ``json.loads`` runs; smaller than ``max_body_bytes`` because the
+            decode holds the GIL (docs/security.md).
+        image_deadline: Default deadline for image fetches (None: none).
     """
 
     connect_timeout: float = 10.0
@@ -219,6 +230,10 @@ class Config:
     raise_callback_errors: bool = False
     # Elastic request workers (issue 10): a request never waits behind long-polls.
     max_elastic_workers: int = 256
+    low_speed_limit: int | None = 1024
+    low_speed_time: float = 60.0
+    max_json_bytes: int = 8 * MIB
+    image_deadline: float | None = 60.0
 
     def __post_init__(self) -> None:
         check_timeout("connect_timeout", self.connect_timeout, allow_none=False)
@@ -233,6 +248,11 @@ class Config:
         _check_positive_int("ws_max_message_bytes", self.ws_max_message_bytes)
         _check_positive_int("ws_high_water_bytes", self.ws_high_water_bytes)
         _check_positive_int("ws_max_fragments", self.ws_max_fragments)
+        if self.low_speed_limit is not None:
+            _check_positive_int("low_speed_limit", self.low_speed_limit)
+        check_timeout("low_speed_time", self.low_speed_time, allow_none=False)
+        _check_positive_int("max_json_bytes", self.max_json_bytes)
+        check_timeout("image_deadline", self.image_deadline)
         if self.max_download_bytes is not None:
             _check_positive_int("max_download_bytes", self.max_download_bytes)
         # Paths are stored as str, whatever os.PathLike they were given as.

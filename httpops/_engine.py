@@ -52,6 +52,7 @@ from ._validation import (
     check_url,
     encode_json,
 )
+from ._watchdog import TimeRules, Watchdog
 from ._worker import TaskContext, WorkerPool
 
 if TYPE_CHECKING:
@@ -136,6 +137,8 @@ class Engine:
         self._download_pool = WorkerPool(
             self.config.max_download_workers, "httpops-download", niceness=niceness
         )
+        # One thread for every operation's deadline and low-speed rule (not one per request).
+        self._watchdog = Watchdog(clock)
         # Guards _live, _running, _next_id, _closed and every Operation.claim().
         self._lock = threading.Lock()
         self._live: dict[int, Operation] = {}
@@ -477,6 +480,7 @@ class Engine:
                 chunk_size=config.chunk_size,
                 want_json=want_json,
                 clock=self.clock,
+                max_json_bytes=config.max_json_bytes,
             )
 
         return self.start(kind, method, url, work, callback, on_progress, deadline)
@@ -625,13 +629,18 @@ class Engine:
             if self._closed:
                 return  # close() is canceling every live operation; never start one now
             op.move_to(State.RUNNING)
-            ctx = TaskContext(op, self.events, self.clock, self.config.progress_interval, deadline)
+            rules = TimeRules(deadline, self.config.low_speed_limit, self.config.low_speed_time)
+            ctx = TaskContext(
+                op, self.events, self.clock, self.config.progress_interval, deadline, rules
+            )
             ctx.commit_hook = lambda: self._commit(op)
             listener = _LISTENERS.get(op.kind, _NO_LISTENERS)[1]
             ctx.wants_progress = lambda: (
                 op.on_progress is not None or bool(self.listeners.get(listener))
             )
             self._running[op.id] = ctx
+        first = ctx.first_inspection()
+        self._watchdog.watch(ctx, first)
         try:
             outcome = work(ctx)
         except Canceled as err:
@@ -653,6 +662,9 @@ class Engine:
                 committed=ctx.committed, **ctx.final_figures, **outcome.extra,
             )  # fmt: skip
         finally:
+            ctx.finished = True
+            if first is not None:
+                self._watchdog.forget(ctx)
             # complete() normally dropped it already: skip a second trip through the lock.
             if op.id in self._running:
                 with self._lock:
@@ -1009,6 +1021,7 @@ class Engine:
                 log.exception("closing %r failed", resource)
         stuck = self._pool.shutdown(deadline, self.clock)
         stuck += self._download_pool.shutdown(deadline, self.clock)
+        self._watchdog.close(max(0.0, deadline - self.clock()) + 1.0)
         self.transport.close()
         self.events.wake()
         if stuck:

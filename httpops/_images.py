@@ -195,7 +195,7 @@ class ImageService:
                 "image-fetch", "GET", url, lambda ctx: self._fetch(ctx, request, flight),
                 callback=lambda fetch_op: self._fetch_ended(flight, fetch_op),
                 on_progress=lambda fetch_op: self._mirror(flight, fetch_op),
-                deadline=engine.config.download_deadline,
+                deadline=engine.config.image_deadline,
             )  # fmt: skip
         except BaseException:
             self._settle(flight, Canceled("GET", url, "engine closed before the fetch started"))

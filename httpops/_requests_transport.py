@@ -22,7 +22,6 @@ import socket
 import ssl
 import threading
 import urllib.request
-import warnings
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -35,6 +34,7 @@ import requests.structures
 import urllib3.connection
 import urllib3.exceptions
 
+from ._cookies import BoundedCookieJar
 from ._errors import (
     ConnectError,
     ConnectionDropped,
@@ -58,14 +58,13 @@ class RequestsTransport:
     """Transport over ``requests``: a session per worker thread, one cookie jar."""
 
     def __init__(self, pool_maxsize: int = 10) -> None:
-        self.cookies = requests.cookies.RequestsCookieJar()
+        # Bounded (per domain, in total, per cookie) and shared, never copied per request.
+        self.cookies = BoundedCookieJar()
         self._pool_maxsize = pool_maxsize
         self._local = threading.local()
         # Guards _sessions, the list close() walks.
         self._lock = threading.Lock()
         self._sessions: list[requests.Session] = []
-        # Set once urllib3's per-request InsecureRequestWarning is silenced.
-        self._insecure_silenced = False
         # Read proxy settings once (see the module docstring).
         self._env_proxies = urllib.request.getproxies()
 
@@ -106,11 +105,16 @@ class RequestsTransport:
         per request (a third of our CPU per small GET); our settings are
         already resolved, so only the session's default headers and the
         shared cookies are merged here, with the same precedence.
+
+        The shared jar itself is handed over: ``Session.prepare_request``
+        copies the whole jar into a new one for every request (O(jar) with
+        the GIL held); there are no per-request cookies to merge, and
+        ``prepare_cookies`` keeps a ``CookieJar`` as it is, reading it
+        under the jar's lock.
         """
         headers = requests.structures.CaseInsensitiveDict(session.headers)
         headers.update(request.headers)
-        cookies = requests.cookies.RequestsCookieJar()
-        cookies.update(self.cookies)  # a copy, as Session.prepare_request makes
+        cookies = self.cookies
         prepared = requests.PreparedRequest()
         prepared.prepare(
             method=request.method,
@@ -142,9 +146,6 @@ class RequestsTransport:
         session.max_redirects = request.max_redirects
         if isinstance(session, _RedirectingSession):
             session.redirect_policy = request.redirects
-        if request.verify is False and not self._insecure_silenced:
-            _silence_insecure_warning()
-            self._insecure_silenced = True
         body: Any = request.body
         if body is not None and on_upload is not None:
             body = _ProgressBody(body, on_upload)
@@ -345,6 +346,20 @@ class _TrackedHTTPSPool(_TrackedHTTPPool, urllib3.HTTPSConnectionPool):
 
     ConnectionCls = _TrackedHTTPSConnection
 
+    def _validate_conn(self, conn: Any) -> None:
+        """urllib3's check before a request, minus its ``InsecureRequestWarning``.
+
+        ``Config(verify=False)`` is explicit and the engine logs it once;
+        urllib3 would warn on every unverified request. Skipping the warning
+        here, for this engine's pools only, leaves the process's ``warnings``
+        filters untouched (a filter would also silence unrelated code, and
+        ``catch_warnings`` is not thread-safe). The rest is what
+        ``HTTPSConnectionPool._validate_conn`` does: connect early.
+        """
+        urllib3.HTTPConnectionPool._validate_conn(self, conn)
+        if conn.is_closed:
+            conn.connect()
+
 
 _TRACKED_POOLS = {"http": _TrackedHTTPPool, "https": _TrackedHTTPSPool}
 
@@ -450,6 +465,9 @@ class RequestsStream:
         Call before the first read.
         """
         self._decode = False
+        # Set by abort(): the socket is shut down, so it must never go back to the pool
+        # (a trailer section cut short by the abort even reads as a clean end).
+        self._aborted = False
 
     def read_chunk(self, size: int) -> bytes:
         """Next 1..size body bytes as soon as any arrive; b"" at the end."""
@@ -464,30 +482,19 @@ class RequestsStream:
     def close(self) -> None:
         """Return the connection to the pool if the body was read, else drop it."""
         try:
-            if not self._at_eof:
-                self._raw.close()  # unread bytes: the connection cannot be reused
+            if not self._at_eof or self._aborted:
+                self._raw.close()  # unread bytes or shut down: the connection cannot be reused
             self._raw.release_conn()
         except Exception:
             log.debug("closing response of %s failed", self.url, exc_info=True)
 
     def abort(self) -> None:
         """Shut the socket down so a blocked read returns. Thread-safety: any thread."""
+        self._aborted = True
         conn = getattr(self._raw, "_connection", None)
         sock = getattr(conn, "sock", None)
         if sock is not None:
             sock.shutdown(socket.SHUT_RDWR)
-
-
-def _silence_insecure_warning() -> None:
-    """Stop urllib3 warning on every unverified request.
-
-    ``Config(verify=False)`` is explicit and the engine logs it once; urllib3
-    would otherwise print a warning to stderr for each request, and the
-    library prints nothing.
-    """
-    warnings.filterwarnings(
-        "ignore", category=urllib3.exceptions.InsecureRequestWarning, module=r"urllib3\."
-    )
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:

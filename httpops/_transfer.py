@@ -197,8 +197,9 @@ def open_stream(
     extra: dict[str, Any] = {}
     if abort_open is not None:
         ctx.abort_open = functools.partial(abort_open, threading.get_ident())
-        # Such a transport also re-checks once it holds a connection (no lost wake-up).
-        extra["canceled"] = lambda: ctx.op.cancel_requested
+        # Such a transport also re-checks once it holds a connection (no lost wake-up);
+        # a deadline or low-speed stop from the watchdog breaks the request the same way.
+        extra["canceled"] = ctx.stopped
     try:
         ctx.check()  # again, now that a cancel can reach the request
         stream = transport.open(capped(request, ctx), on_upload, **extra)
@@ -270,8 +271,12 @@ def pump(
                 raise_if_stopped(ctx)
                 raise
             if not data:
+                # The watchdog's abort can look like a clean end (an endless
+                # trailer section cut short reads as EOF): a stopped operation fails.
+                stop()
                 return received
             received += len(data)
+            ctx.moved += len(data)
             if limit is not None and received > limit:  # checked before the bytes are kept
                 raise BodyTooLarge(
                     request.method, request.url, f"body exceeds the limit of {limit} bytes"
@@ -318,8 +323,13 @@ def fetch(
     chunk_size: int,
     want_json: bool,
     clock: Callable[[], float],
+    max_json_bytes: int | None = None,
 ) -> Outcome:
     """Send ``request``, read its body into memory, decode it; on a worker.
+
+    With ``want_json``, the body is also held to ``max_json_bytes``, counted
+    as it arrives (after content decoding), so ``json.loads`` never starts on
+    a body that would hold the GIL for long (docs/security.md).
 
     Returns:
         Outcome whose value is the Response, or the decoded JSON when
@@ -331,11 +341,24 @@ def fetch(
             large, or invalid JSON.
     """
 
+    limit = max_body_bytes
+    json_limited = want_json and max_json_bytes is not None and max_json_bytes < max_body_bytes
+    if json_limited and max_json_bytes is not None:
+        limit = max_json_bytes
+
     def attempt_once(attempt: int) -> Response:
         started = clock()
         stream = open_stream(ctx, transport, request, retry, attempt)
         try:
-            content = read_body(ctx, stream, request, max_body_bytes, chunk_size)
+            content = read_body(ctx, stream, request, limit, chunk_size)
+        except BodyTooLarge as exc:
+            if not json_limited:
+                raise
+            raise BodyTooLarge(
+                request.method, request.url,
+                f"{exc.detail}; bodies to be JSON-decoded are limited by max_json_bytes "
+                f"({limit} bytes), checked before decoding",
+            ) from None  # fmt: skip
         finally:
             stream.close()
         response = Response(

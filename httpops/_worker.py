@@ -15,11 +15,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ._errors import Canceled, DeadlineExceeded
+from ._errors import Canceled, DeadlineExceeded, OperationError, ReadTimeout
 from ._events import Progress
 from ._operation import Operation, percent
 from ._queue import EventQueue
 from ._transport import Stream
+from ._watchdog import TimeRules
 
 __all__ = ["TaskContext", "WorkerPool"]
 
@@ -191,6 +192,7 @@ class TaskContext:
         clock: Callable[[], float],
         progress_interval: float,
         deadline: float | None,
+        rules: TimeRules | None = None,
     ) -> None:
         self.op = op
         self._events = events
@@ -199,6 +201,21 @@ class TaskContext:
         self._started = clock()
         self._deadline_at = None if deadline is None else self._started + deadline
         self._deadline = deadline
+        # The time rules as data (deadline, low-speed), judged by the engine's
+        # watchdog (see inspect()); a transport may also apply them natively.
+        self.rules = rules or TimeRules(deadline)
+        self._window_start = self._started
+        self._window_bytes = 0
+        # Body bytes moved, received and uploaded, over every attempt (the
+        # low-speed rule's measure); _uploaded is the current upload's figure.
+        self.moved = 0
+        self._uploaded = 0
+        # True while a retry backs off (the low-speed window is not judged then).
+        self.sleeping = False
+        # Set by the watchdog (any thread) once a time rule is broken: sticky.
+        self.stop_error: OperationError | None = None
+        # Set once the task ended, so the watchdog drops it.
+        self.finished = False
         self._last_report = -float("inf")
         self._last_sample_time = self._started
         self._last_sample_bytes = 0
@@ -231,9 +248,72 @@ class TaskContext:
         if self.op.cancel_requested:
             raise Canceled(self.op.method, self.op.url, "canceled by the caller")
         if self._deadline_at is not None and self._clock() >= self._deadline_at:
-            raise DeadlineExceeded(
-                self.op.method, self.op.url, f"not finished within the {self._deadline:g}s deadline"
-            )
+            raise self._deadline_error()
+        if self.stop_error is not None:
+            raise self.stop_error
+
+    def stopped(self) -> bool:
+        """Whether a cancel or a broken time rule wants the operation to end.
+
+        Thread-safety: any thread (the transport's abort path asks it).
+        """
+        return (
+            self.op.cancel_requested
+            or self.stop_error is not None
+            or (self._deadline_at is not None and self._clock() >= self._deadline_at)
+        )
+
+    def _deadline_error(self) -> DeadlineExceeded:
+        return DeadlineExceeded(
+            self.op.method, self.op.url, f"not finished within the {self._deadline:g}s deadline"
+        )
+
+    def first_inspection(self) -> float | None:
+        """When the watchdog must first look at this task (None: never)."""
+        rules = self.rules
+        low = None
+        if rules.low_speed_limit is not None:
+            low = self._window_start + rules.low_speed_time
+        candidates = [t for t in (self._deadline_at, low) if t is not None]
+        return min(candidates) if candidates else None
+
+    def inspect(self, now: float) -> float | None:
+        """Judge the deadline and the low-speed rule at ``now``; on the watchdog thread.
+
+        A broken rule sets :attr:`stop_error` and aborts the blocked read
+        (the socket is shut under it), so every phase -- connect, status
+        line, headers, chunk framing, body, trailers -- ends in time.
+
+        Returns:
+            When to look again, or None once stopped or finished.
+        """
+        if self.finished or self.stop_error is not None:
+            return None
+        if self._deadline_at is not None and now >= self._deadline_at:
+            self.stop_error = self._deadline_error()
+            self.abort()
+            return None
+        rules = self.rules
+        low = None
+        if rules.low_speed_limit is not None:
+            if self.sleeping:
+                self.restart_window()
+            low = self._window_start + rules.low_speed_time
+            if now >= low:
+                moved = self.moved
+                rate = (moved - self._window_bytes) / max(now - self._window_start, 1e-9)
+                if rate < rules.low_speed_limit:
+                    self.stop_error = ReadTimeout(
+                        self.op.method, self.op.url,
+                        f"{rate:.0f} B/s on average over {rules.low_speed_time:g}s, under the "
+                        f"low-speed limit of {rules.low_speed_limit} B/s (low_speed_limit)",
+                    )  # fmt: skip
+                    self.abort()
+                    return None
+                self._window_start, self._window_bytes = now, moved
+                low = now + rules.low_speed_time
+        candidates = [t for t in (self._deadline_at, low) if t is not None]
+        return min(candidates) if candidates else None
 
     def sleep(self, seconds: float) -> None:
         """Sleep on the worker, waking early on cancel; then :meth:`check`."""
@@ -241,8 +321,18 @@ class TaskContext:
         if remaining is not None:
             seconds = min(seconds, max(remaining, 0.0))
         if seconds > 0:
-            self.op.wait_canceled(seconds)
+            # A retry's backoff moves no bytes by design: no low-speed verdict on it.
+            self.sleeping = True
+            try:
+                self.op.wait_canceled(seconds)
+            finally:
+                self.sleeping = False
+                self.restart_window()
         self.check()
+
+    def restart_window(self) -> None:
+        """Start a fresh low-speed window now (after a backoff: a new attempt)."""
+        self._window_start, self._window_bytes = self._clock(), self.moved
 
     def restart_speed(self, received: int = 0) -> None:
         """Start measuring speed afresh (a new attempt, or a resumed body)."""
@@ -285,6 +375,11 @@ class TaskContext:
     def upload_progress(self, sent: int, total: int) -> None:
         """Report request-body bytes written (a transport's upload hook)."""
         self.check()
+        # Uploaded bytes count for the low-speed rule too, as in libcurl: a slow
+        # uplink sending a big body is moving, not stalled.
+        # A smaller figure than last time: a new attempt sends the body again.
+        self.moved += sent - self._uploaded if sent >= self._uploaded else sent
+        self._uploaded = sent
         self.progress(sent, total, "up", final=sent >= total)
 
     def commit(self) -> bool:

@@ -5,7 +5,9 @@ stops starting work, drains what is in flight, closes every socket and the
 engine, stops the servers' connections, and checks:
 
 * every operation started completed exactly once, and none is still live;
-* no injected fault was reported as a success;
+* no injected fault was reported as a success (hostile drips and trailer
+  floods end with their deadline);
+* the engine's cookie jar stayed within its bounds despite the cookie flood;
 * every WebSocket closed exactly once, no echoed message was lost, and no
   well-behaved socket ended in an error;
 * threads and file descriptors came back to their baseline (taken after the
@@ -21,9 +23,12 @@ import argparse
 import logging
 import random
 import sys
+import threading
 import time
+import traceback
 
 import httpops
+from httpops._cookies import COOKIES_TOTAL
 from soak.accounting import Snapshot, peak_rss_mib, rss_mib, settle
 from soak.workload import Servers, Workload, make_config, temp_root
 
@@ -81,6 +86,10 @@ def check(workload: Workload, engine: httpops.Engine) -> list[str]:
         problems.append(f"{len(workload.live)} operations never completed")
     if tally.faults_succeeded:
         problems.append(f"faults reported as success: {tally.faults_succeeded[:3]}")
+    jar = getattr(engine.transport, "cookies", None)
+    tally.cookies_kept = len(jar) if jar is not None else 0
+    if jar is not None and len(jar) > COOKIES_TOTAL:
+        problems.append(f"cookie jar holds {len(jar)} cookies, over {COOKIES_TOTAL}")
     if workload.sockets or any(n != 1 for n in tally.ws_closes.values()):
         problems.append(f"{len(workload.sockets)} sockets not closed, or closed twice")
     if len(tally.ws_closes) != tally.ws_opened:
@@ -101,6 +110,7 @@ def report(workload: Workload, ran: float, before: Snapshot, after: Snapshot) ->
     print(f"  outcomes   {dict(sorted(tally.outcomes.items()))}")
     print(f"faults injected: {tally.faults} HTTP + {tally.ws_errors} WebSocket errors")
     print(f"random cancels: {tally.cancels}")
+    print(f"cookie jar: {tally.cookies_kept} cookies after {tally.started['cookies']} floods")
     print(
         f"websockets: {tally.ws_opened} opened, {sum(tally.ws_closes.values())} closed, "
         f"{tally.ws_sent} messages sent, {tally.ws_received} echoed"
@@ -119,6 +129,18 @@ class _Count(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if "internal error" in record.getMessage():
             self.bugs.append(record.getMessage())
+
+
+def _stacks(names: frozenset[str]) -> str:
+    """Where each thread named in ``names`` is: the clue a leak report needs."""
+    frames = sys._current_frames()
+    text = []
+    for thread in threading.enumerate():
+        frame = frames.get(thread.ident or -1)
+        if thread.name in names and frame is not None:
+            text.append(f"stack of {thread.name}:\n")
+            text.extend(traceback.format_stack(frame)[-6:])
+    return "".join(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         engine.poll()
         del engine, workload.engine
         after = settle(before, timeout=10.0)
+        # Taken now, while the servers still run: where a leaked thread is stuck.
+        stuck = _stacks(after.names - before.names)
         report(workload, ran, before, after)
     finally:
         servers.stop()
@@ -156,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"seed: {seed}")  # fmt: skip
     if after.threads > before.threads or after.fds > before.fds:
         problems.append(f"leaked threads {sorted(after.names - before.names)} or descriptors")
+        print(stuck, end="")
     if bugs.bugs:
         problems.append(f"{len(bugs.bugs)} internal errors logged, first: {bugs.bugs[0]}")
     if peak > args.rss_limit_mib:

@@ -3,7 +3,11 @@
 Each tick the host tops the in-flight operations up to a bound, picking a
 kind by weight: JSON GETs, JSON POSTs, byte GETs, downloads, image requests,
 and *faults* (a reset mid-body, a stall past the timeout, a 503, broken
-chunked encoding, a refused port, invalid JSON). A share of what starts is
+chunked encoding, a refused port, invalid JSON), *hostile* peers (a header
+dripped under the stall timeout and an endless trailer flood, both ended by
+a short deadline; at most two at a time, as each holds a worker until its
+deadline), and *cookie floods* (each response sets 90 new cookies; the
+engine's jar must stay bounded). A share of what starts is
 canceled a few ticks later. A small pool of WebSockets echoes messages and
 is recycled (closed when everything sent came back, then reopened); some
 sockets go to a peer that drops the connection.
@@ -27,6 +31,7 @@ from typing import Any
 import httpops
 from tests.servers import HTTPTestServer, RawTCPServer, WSTestServer
 from tests.servers import misbehaving as mb
+from tests.servers.hostile_http import cookie_flood, drip_phase, trailer_flood
 
 __all__ = ["Servers", "Tally", "Workload"]
 
@@ -38,9 +43,13 @@ WEIGHTS = {
     "download": 8,
     "image": 6,
     "fault": 12,
+    "hostile": 2,
+    "cookies": 2,
 }
 FAULT_TIMEOUT = 0.5  # per-call stall timeout of the fault operations
 CANCEL_SHARE = 0.05
+HOSTILE_DEADLINE = 0.8  # per-call deadline of the hostile operations (drips, floods)
+MAX_HOSTILE = 2  # hostile operations live at once: each holds a worker until its deadline
 
 
 class Servers:
@@ -54,7 +63,10 @@ class Servers:
             "stall": RawTCPServer(mb.headers_then_stall(1000)).start(),
             "503": RawTCPServer(mb.status(503, [("Retry-After", "1")])).start(),
             "chunked": RawTCPServer(mb.broken_chunked).start(),
+            "drip-header": RawTCPServer(drip_phase("header", interval=0.2)).start(),
+            "trailer-flood": RawTCPServer(trailer_flood(seconds=3.0)).start(),
         }
+        self.cookies = RawTCPServer(cookie_flood(10_000_000)).start()
         with RawTCPServer(mb.never_answer) as gone:
             self.refused = f"{gone.base_url}/refused"
 
@@ -63,6 +75,7 @@ class Servers:
         self.ws.stop()
         for server in self.faults.values():
             server.stop()
+        self.cookies.stop()
 
 
 @dataclass
@@ -73,6 +86,7 @@ class Tally:
     outcomes: Counter[str] = field(default_factory=Counter)
     completions: Counter[int] = field(default_factory=Counter)
     faults: int = 0
+    cookies_kept: int = 0  # the engine's jar after the run (bounded despite the floods)
     cancels: int = 0
     faults_succeeded: list[str] = field(default_factory=list)
     ws_opened: int = 0
@@ -106,6 +120,8 @@ class Workload:
         started = 0
         while len(self.live) < in_flight and started < budget:
             kind = self.rng.choices(self._kinds, self._weights)[0]
+            if kind == "hostile" and self._hostile_live() >= MAX_HOSTILE:
+                kind = "fault"
             op = self._start(kind)
             self.live[op.id] = kind
             self.tally.started[kind] += 1
@@ -131,8 +147,17 @@ class Workload:
             return engine.download_image(
                 f"{base}/image/{('png', 'jpeg', 'gif')[n % 3]}?v={n % 40}", done
             )
+        if kind == "cookies":
+            return engine.get(f"{self.servers.cookies.base_url}/c{n}", done)
         self.tally.faults += 1
+        if kind == "hostile":
+            name = ("drip-header", "trailer-flood")[n % 2]
+            url = f"{self.servers.faults[name].base_url}/h{n}"
+            return engine.get(url, done, deadline=HOSTILE_DEADLINE)
         return self._fault(n, done)
+
+    def _hostile_live(self) -> int:
+        return sum(1 for kind in self.live.values() if kind == "hostile")
 
     def _fault(self, n: int, done: Callable[[Any], None]) -> httpops.Operation:
         engine, faults = self.engine, self.servers.faults
@@ -153,7 +178,7 @@ class Workload:
             tally.completions[op.id] += 1
             tally.outcomes[f"{kind}:{op.state}"] += 1
             live.pop(op.id, None)
-            if kind == "fault" and op.state is httpops.State.DONE:
+            if kind in ("fault", "hostile") and op.state is httpops.State.DONE:
                 tally.faults_succeeded.append(op.url)
 
         return done

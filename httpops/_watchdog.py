@@ -1,0 +1,175 @@
+"""One thread per engine that stops running operations whose time rules are broken.
+
+A socket timeout is per read, so a peer that drips one byte just inside it
+(in the status line, a header, a chunk-size line, the trailers) never trips
+it, and a check between body chunks never runs while the transport is stuck
+inside the head. The watchdog keeps a heap of the next moment each running
+operation must be looked at -- its deadline, or the end of its low-speed
+window -- and at that moment decides, sets the operation's stop error and
+breaks its blocked read the way cancel does (:meth:`TaskContext.abort`,
+which closes the socket under the read). The worker then sees the stop error
+at its next :meth:`TaskContext.check`.
+
+The rules themselves are plain data (:class:`TimeRules`), so another
+transport can enforce the same ones natively (libcurl's ``TIMEOUT``,
+``LOW_SPEED_LIMIT`` and ``LOW_SPEED_TIME``) while the watchdog stays the
+backstop.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+__all__ = ["TimeRules", "Watchdog", "Watched"]
+
+log = logging.getLogger("httpops")
+
+# Rebuild the heap once this many of its entries are emptied (and they are at
+# least half of it): keeps the heap's size bounded by the running operations.
+_COMPACT_MIN = 64
+
+
+@dataclass(frozen=True)
+class TimeRules:
+    """The time limits of one operation, as data any transport can apply.
+
+    Attributes:
+        deadline: Seconds for the whole operation (None: none).
+        low_speed_limit: Bytes per second the body must average over each
+            ``low_speed_time`` window (None: no such rule).
+        low_speed_time: Length of the low-speed window, in seconds.
+    """
+
+    deadline: float | None = None
+    low_speed_limit: int | None = None
+    low_speed_time: float = 60.0
+
+
+class Watched(Protocol):
+    """What the watchdog needs of a running operation (a TaskContext)."""
+
+    #: Set (before :meth:`Watchdog.forget`) once the operation ended.
+    finished: bool
+
+    def inspect(self, now: float) -> float | None:
+        """Judge the rules at ``now``; stop the operation if one is broken.
+
+        Returns:
+            When to look again, or None (stopped, or nothing left to watch).
+        """
+        ...
+
+
+class Watchdog:
+    """A heap of (when, operation) on one lazily started daemon thread.
+
+    Thread-safety: every method may be called from any thread.
+    """
+
+    def __init__(self, clock: Callable[[], float], name: str = "httpops-watchdog") -> None:
+        self._clock = clock
+        self._name = name
+        # Guards _heap, _stale, _thread and _closed; notified when the earliest entry changes.
+        self._cond = threading.Condition(threading.Lock())
+        # Entries are [when, order, item]; forget() empties an entry's item at once,
+        # so a finished operation (and its body) is not kept until its deadline.
+        self._heap: list[list[Any]] = []
+        self._entries: dict[int, list[Any]] = {}  # id(item) -> its entry
+        self._order = itertools.count()  # ties: never compare two Watched
+        self._stale = 0
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def watch(self, item: Watched, when: float | None) -> None:
+        """Look at ``item`` at ``when`` (clock time); None: never. Thread-safety: any."""
+        if when is None:
+            return
+        with self._cond:
+            # finished is set before forget() runs: checked here, under the lock, a
+            # re-watch racing with the end of the operation cannot outlive it.
+            if self._closed or item.finished:
+                return
+            entry = [when, next(self._order), item]
+            self._entries[id(item)] = entry
+            heapq.heappush(self._heap, entry)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+            elif self._heap[0][2] is item:
+                self._cond.notify()
+
+    def forget(self, item: Watched) -> None:
+        """Stop watching ``item`` (it finished); its heap slot is reclaimed lazily.
+
+        Thread-safety: any thread.
+        """
+        with self._cond:
+            entry = self._entries.pop(id(item), None)
+            if entry is None:
+                return
+            entry[2] = None
+            self._stale += 1
+            if self._stale >= _COMPACT_MIN and self._stale * 2 >= len(self._heap):
+                self._heap = [e for e in self._heap if e[2] is not None]
+                heapq.heapify(self._heap)
+                self._stale = 0
+
+    def close(self, timeout: float) -> bool:
+        """Stop the thread and wait up to ``timeout`` s for it. Returns True if it ended.
+
+        Thread-safety: any thread except the watchdog's own.
+        """
+        with self._cond:
+            self._closed = True
+            self._heap.clear()
+            self._entries.clear()
+            thread = self._thread
+            self._cond.notify()
+        if thread is None:
+            return True
+        thread.join(max(timeout, 0.0))
+        return not thread.is_alive()
+
+    def _due(self) -> list[Watched] | None:
+        """Wait for the entries whose time has come; None once closed."""
+        with self._cond:
+            while True:
+                if self._closed:
+                    return None
+                now = self._clock()
+                if self._heap and self._heap[0][0] <= now:
+                    due = []
+                    while self._heap and self._heap[0][0] <= now:
+                        entry = heapq.heappop(self._heap)
+                        item = entry[2]
+                        if item is None:
+                            self._stale = max(0, self._stale - 1)
+                            continue
+                        if self._entries.get(id(item)) is entry:
+                            del self._entries[id(item)]
+                        due.append(item)
+                    if due:
+                        return due
+                    continue
+                # Bounded wait: an injected clock need not follow real time.
+                wait = 1.0 if not self._heap else min(self._heap[0][0] - now, 1.0)
+                self._cond.wait(wait)
+
+    def _run(self) -> None:
+        while True:
+            due = self._due()
+            if due is None:
+                return
+            for item in due:
+                try:
+                    again = item.inspect(self._clock())
+                except Exception:  # never let one operation kill the thread
+                    log.exception("watchdog: inspecting an operation failed")
+                    continue
+                self.watch(item, again)
