@@ -146,6 +146,10 @@ class Config:
         ws_max_message_bytes: Largest incoming WebSocket message accepted.
         raise_callback_errors: Re-raise an exception from a user callback out
             of ``poll()`` (for tests) instead of only logging it.
+        transport: How bytes move: ``"requests"`` (worker threads, always
+            available), ``"curl"`` (one libcurl network thread; needs the
+            ``fast`` extra) or ``"auto"`` (curl when it can run, else
+            requests). The ``HTTPOPS_TRANSPORT`` environment variable wins.
     """
 
     connect_timeout: float = 10.0
@@ -173,8 +177,13 @@ class Config:
     ws_high_water: int = 1024
     ws_max_message_bytes: int = 16 * MIB
     raise_callback_errors: bool = False
+    transport: str = "requests"
 
     def __post_init__(self) -> None:
+        if self.transport not in ("auto", "requests", "curl"):
+            raise InvalidArgument(
+                f"transport must be 'auto', 'requests' or 'curl', got {self.transport!r}"
+            )
         check_timeout("connect_timeout", self.connect_timeout, allow_none=False)
         check_timeout("read_timeout", self.read_timeout, allow_none=False)
         check_timeout("deadline", self.deadline)

@@ -3,11 +3,12 @@
 Thread boundary
 ---------------
 * Methods that *start* work (``get``, ``post`` ...) validate their arguments
-  in the caller's thread, register an :class:`Operation` and hand a job to the
-  :class:`~httpops._worker.WorkerPool`. They never block on the network.
-* Jobs run on worker threads (:meth:`Engine._execute`) and end by *claiming*
-  the operation and putting its one :class:`~httpops._events.Completion` on
-  the :class:`~httpops._queue.EventQueue`.
+  in the caller's thread, register an :class:`Operation` and hand a
+  :class:`~httpops.transports.Job` to the transport (:mod:`httpops.transports`:
+  worker pools, or the curl network thread). They never block on the network.
+* Transports run jobs on their threads (:meth:`Engine.begin`, then
+  :meth:`Engine.finish`) and end by *claiming* the operation and putting its
+  one :class:`~httpops._events.Completion` on the :class:`~httpops._queue.EventQueue`.
 * ``poll()``/``wait()`` run on the host's thread and are the only places user
   callbacks run.
 """
@@ -33,7 +34,6 @@ from ._events import Completion, Event, Progress
 from ._listeners import ListenerRegistry
 from ._operation import TERMINAL, Operation, OperationCallback, State, percent
 from ._queue import EventQueue
-from ._requests_transport import RequestsTransport
 from ._response import Response
 from ._scope import Scope
 from ._transfer import Outcome, fetch
@@ -46,7 +46,9 @@ from ._validation import (
     check_url,
     encode_json,
 )
-from ._worker import TaskContext, WorkerPool
+from ._worker import TaskContext
+from .transports import FetchSpec, Job
+from .transports import create as create_transport
 
 if TYPE_CHECKING:
     from ._ws_handle import WebSocket
@@ -83,7 +85,8 @@ class Engine:
 
     Args:
         config: Engine settings; defaults to ``Config()``.
-        transport: The HTTP transport (defaults to the ``requests`` one).
+        transport: A blocking stream transport for the workers (tests); by
+            default ``Config.transport`` picks one (:mod:`httpops.transports`).
         clock: Monotonic clock, injectable for tests.
 
     Use as a context manager, or call :meth:`close` when done.
@@ -101,17 +104,11 @@ class Engine:
         self.config = config or Config()
         self.config.log_insecure()
         self.clock = clock
-        self.transport: Transport = transport or RequestsTransport(
-            pool_maxsize=self.config.max_workers + self.config.max_download_workers
-        )
         self.events = EventQueue()
         self.listeners = ListenerRegistry()
-        niceness = self.config.worker_niceness
-        self._pool = WorkerPool(self.config.max_workers, niceness=niceness)
-        # Downloads get their own threads: a long one never holds up a request.
-        self._download_pool = WorkerPool(
-            self.config.max_download_workers, "httpops-download", niceness=niceness
-        )
+        # backend runs jobs (worker pools or the curl network thread); transport
+        # is the blocking stream transport that worker jobs (downloads) use.
+        self.backend, self.transport = create_transport(self, self.config, transport)
         # Guards _live, _running, _next_id, _closed and every Operation.claim().
         self._lock = threading.Lock()
         self._live: dict[int, Operation] = {}
@@ -411,6 +408,7 @@ class Engine:
     ) -> Operation:
         request = self.build_request(method, url, headers, params, timeout, body, content_type)
         config = self.config
+        spec = FetchSpec(request, want_json, config.retry, config.max_body_bytes)
 
         def work(ctx: TaskContext) -> Outcome:
             return fetch(
@@ -424,7 +422,7 @@ class Engine:
                 clock=self.clock,
             )
 
-        return self.start(kind, method, url, work, callback, on_progress, deadline)
+        return self.start(kind, method, url, work, callback, on_progress, deadline, fetch=spec)
 
     def build_request(
         self,
@@ -474,13 +472,16 @@ class Engine:
         callback: OperationCallback | None = None,
         on_progress: OperationCallback | None = None,
         deadline: float | Default | None = DEFAULT,
+        *,
+        fetch: FetchSpec | None = None,
     ) -> Operation:
         """Register an operation and queue ``work(ctx)`` for a worker.
 
         This is the extension point the download and image modules build on:
         ``work`` runs on a worker, returns an :class:`Outcome` or raises an
         :class:`OperationError`, and the engine turns either into exactly one
-        completion.
+        completion. ``fetch`` describes an in-memory HTTP fetch that a
+        network transport may run natively instead of ``work``.
 
         Raises:
             InvalidCallback, InvalidArgument, EngineClosed: At the call.
@@ -498,10 +499,9 @@ class Engine:
             op = Operation(self, self._next_id, kind, method, url, callback, on_progress)
             self._live[op.id] = op
             # Under the lock, so close() either sees this operation or start()
-            # sees the engine closed; the pool never takes the engine lock.
-            pool = self._download_pool if kind in _DOWNLOAD_KINDS else self._pool
+            # sees the engine closed; a transport never takes the engine lock in submit.
             try:
-                pool.submit(lambda: self._execute(op, work, seconds))
+                self.backend.submit(Job(op, work, seconds, kind in _DOWNLOAD_KINDS, fetch))
             except RuntimeError:
                 # No worker could be started: the job stays queued but is
                 # claimed, so it never runs, and the caller gets the error.
@@ -559,13 +559,35 @@ class Engine:
 
     # -- the worker side ---------------------------------------------------------------
 
-    def _execute(self, op: Operation, work: Work, deadline: float | None) -> None:
-        """Run one job on a worker thread and complete its operation."""
+    def execute(self, job: Job) -> None:
+        """Run ``job.work`` on this (worker) thread and complete its operation.
+
+        Thread-safety: a transport's worker thread.
+        """
+        ctx = self.begin(job.op, job.deadline)
+        if ctx is None:
+            return
+        try:
+            outcome = job.work(ctx)
+        except Exception as exc:
+            self.finish(job.op, ctx, error=exc)
+        else:
+            self.finish(job.op, ctx, outcome)
+
+    def begin(self, op: Operation, deadline: float | None) -> TaskContext | None:
+        """Move ``op`` to running and return its task context.
+
+        Returns:
+            None if it was canceled while queued (its completion is already
+            queued) or the engine is closing.
+
+        Thread-safety: a transport's thread.
+        """
         with self._lock:
             if op.claimed:
-                return  # canceled while queued: its completion is already queued
+                return None  # canceled while queued: its completion is already queued
             if self._closed:
-                return  # close() is canceling every live operation; never start one now
+                return None  # close() is canceling every live operation; never start one now
             op.move_to(State.RUNNING)
             ctx = TaskContext(op, self.events, self.clock, self.config.progress_interval, deadline)
             ctx.commit_hook = lambda: self._commit(op)
@@ -574,26 +596,39 @@ class Engine:
                 op.on_progress is not None or bool(self.listeners.get(listener))
             )
             self._running[op.id] = ctx
+        return ctx
+
+    def finish(
+        self,
+        op: Operation,
+        ctx: TaskContext,
+        outcome: Outcome | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        """Complete ``op`` with a job's ``outcome`` or the ``error`` it raised.
+
+        Thread-safety: a transport's thread.
+        """
         try:
-            outcome = work(ctx)
-        except Canceled as err:
-            self.complete(
-                op, State.CANCELED, error=err, committed=ctx.committed, **ctx.final_figures
-            )
-        except OperationError as err:
-            self.complete(
-                op, State.FAILED, error=err, response=err.response, committed=ctx.committed,
-                **ctx.final_figures,
-            )  # fmt: skip
-        except Exception as exc:  # a bug: report it with the operation, never lose it
-            log.exception("internal error in %s %s", op.method, op.url)
-            bug = OperationError(op.method, op.url, f"internal error: {exc!r}")
-            self.complete(op, State.FAILED, error=bug, committed=ctx.committed)
-        else:
-            self.complete(
-                op, State.DONE, value=outcome.value, response=outcome.response,
-                committed=ctx.committed, **ctx.final_figures, **outcome.extra,
-            )  # fmt: skip
+            if isinstance(error, Canceled):
+                self.complete(
+                    op, State.CANCELED, error=error, committed=ctx.committed, **ctx.final_figures
+                )
+            elif isinstance(error, OperationError):
+                self.complete(
+                    op, State.FAILED, error=error, response=error.response,
+                    committed=ctx.committed, **ctx.final_figures,
+                )  # fmt: skip
+            elif error is not None or outcome is None:
+                # A bug: report it with the operation, never lose it.
+                log.error("internal error in %s %s", op.method, op.url, exc_info=error)
+                bug = OperationError(op.method, op.url, f"internal error: {error!r}")
+                self.complete(op, State.FAILED, error=bug, committed=ctx.committed)
+            else:
+                self.complete(
+                    op, State.DONE, value=outcome.value, response=outcome.response,
+                    committed=ctx.committed, **ctx.final_figures, **outcome.extra,
+                )  # fmt: skip
         finally:
             # complete() normally dropped it already: skip a second trip through the lock.
             if op.id in self._running:
@@ -678,6 +713,7 @@ class Engine:
             ctx.abort()
         if hook is not None:
             hook()
+        self.backend.cancel(op)
         self._queue_completion(
             Completion(op, State.CANCELED, Canceled(op.method, op.url, "canceled by the caller"))
         )
@@ -936,8 +972,7 @@ class Engine:
                 resource.close_for_engine(deadline)
             except Exception:
                 log.exception("closing %r failed", resource)
-        stuck = self._pool.shutdown(deadline, self.clock)
-        stuck += self._download_pool.shutdown(deadline, self.clock)
+        stuck = self.backend.close(deadline)
         self.transport.close()
         self.events.wake()
         if stuck:
@@ -948,7 +983,7 @@ class Engine:
 
     def threads(self) -> list[threading.Thread]:
         """Worker threads this engine started (for leak checks). Thread-safety: any."""
-        return self._pool.threads + self._download_pool.threads
+        return self.backend.threads()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{len(self._live)} live"

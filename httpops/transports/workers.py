@@ -1,0 +1,63 @@
+"""The worker transport: bounded pools of threads running blocking jobs.
+
+Runs on worker threads (``httpops-worker-N`` for requests,
+``httpops-download-N`` for downloads and images). Each job runs its blocking
+``work(ctx)`` (the ``requests`` transport's streams, or another
+:class:`~httpops._transport.Transport`) through :meth:`Host.execute`, which
+completes the operation. A cancel reaches a running job through its
+:class:`~httpops._worker.TaskContext` (the engine aborts it), so
+:meth:`WorkerTransport.cancel` has nothing more to do.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from .._worker import WorkerPool
+
+if TYPE_CHECKING:
+    from .._config import Config
+    from .._operation import Operation
+    from . import Host, Job
+
+__all__ = ["WorkerTransport"]
+
+
+class WorkerTransport:
+    """Two worker pools: one for requests, one for downloads and images.
+
+    Downloads get their own threads so a long one never holds up a request.
+    """
+
+    name = "requests"
+
+    def __init__(self, host: Host, config: Config) -> None:
+        self._host = host
+        niceness = config.worker_niceness
+        self.pool = WorkerPool(config.max_workers, niceness=niceness)
+        self.download_pool = WorkerPool(
+            config.max_download_workers, "httpops-download", niceness=niceness
+        )
+
+    def submit(self, job: Job) -> None:
+        """Queue ``job`` on its pool. Thread-safety: any thread."""
+        pool = self.download_pool if job.download else self.pool
+        execute = self._host.execute
+        pool.submit(lambda: execute(job))
+
+    def cancel(self, op: Operation) -> None:
+        """Nothing to do: the engine aborts the job's context. Thread-safety: any."""
+
+    def close(self, deadline: float) -> list[threading.Thread]:
+        """Let every worker finish and join them until ``deadline``.
+
+        Thread-safety: any thread except a worker.
+        """
+        clock = self._host.clock
+        stuck = self.pool.shutdown(deadline, clock)
+        return stuck + self.download_pool.shutdown(deadline, clock)
+
+    def threads(self) -> list[threading.Thread]:
+        """The worker threads started so far. Thread-safety: any thread."""
+        return self.pool.threads + self.download_pool.threads
