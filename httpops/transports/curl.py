@@ -378,7 +378,10 @@ class NetworkLoop:
             self._fetch_ended(transfer, failure)
 
     def _failure(self, curl: Any, transfer: Transfer, code: int, message: str) -> Failure:
-        connected = curl.getinfo(pycurl.PRETRANSFER_TIME) > 0
+        # libcurl's connect timeout covers TCP and the TLS handshake; its message says so.
+        connected = curl.getinfo(pycurl.CONNECT_TIME) > 0 and not message.startswith(
+            "Connection timed out"
+        )
         deadline_passed = False
         if isinstance(transfer, FetchTransfer):
             remaining = transfer.ctx.remaining()

@@ -105,7 +105,7 @@ class HandleFactory:
         method, body = request.method, request.body
         if body is not None:
             curl.setopt(pycurl.POSTFIELDSIZE_LARGE, len(body))
-            curl.setopt(pycurl.COPYPOSTFIELDS, body)
+            curl.setopt(pycurl.POSTFIELDS, body)  # pycurl keeps a reference
             if method != "POST":
                 curl.setopt(pycurl.CUSTOMREQUEST, method)
         elif method == "HEAD":
