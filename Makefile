@@ -11,11 +11,16 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,docs,demo]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,docs,demo,fast]'
 	touch $(STAMP)
+
+# The whole suite on the requests transport, then the HTTP and download tests on curl.
+CURL_TESTS := tests/integration/http tests/integration/downloads tests/integration/integrations \
+	tests/reliability tests/transports
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+	HTTPOPS_TRANSPORT=curl $(BIN)/python -m pytest -q $(CURL_TESTS)
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +21,17 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
             return True
         tick.wait(0.005)
     return condition()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the curl transport, leave out tests of the requests transport's worker model."""
+    if os.environ.get("HTTPOPS_TRANSPORT", "").strip().lower() != "curl":
+        return
+    kept = [item for item in items if item.get_closest_marker("requests_transport") is None]
+    deselected = [item for item in items if item.get_closest_marker("requests_transport")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
 
 
 def _httpops_threads() -> set[threading.Thread]:

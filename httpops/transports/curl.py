@@ -167,7 +167,10 @@ class NetworkLoop:
         return [] if self._thread is None else [self._thread]
 
     def _ensure_thread(self) -> None:
-        if self._thread is not None:
+        thread = self._thread
+        if thread is not None:
+            if not thread.is_alive() and not self._closing:  # died of a bug (logged)
+                raise RuntimeError("the httpops curl network thread stopped")
             return
         with self._lock:
             if self._closing:
@@ -308,16 +311,20 @@ class NetworkLoop:
                 transfer.attach(curl, self.factory, deadline_ms, share=fresh)
                 self._progress_options(curl, transfer)
                 self._multi.add_handle(curl)
-            except pycurl.error as exc:  # an option libcurl refused: this transfer fails
+            except Exception as exc:  # an option refused (pycurl.error, encoding): fail it alone
                 curl.close()
                 self._refused(transfer, exc)
                 continue
             active[curl] = transfer
             added += 1
 
-    def _refused(self, transfer: Transfer, exc: pycurl.error) -> None:
-        code, message = exc.args if len(exc.args) == 2 else (0, str(exc))
-        error = translate(Failure(int(code), str(message)), transfer.request, None)
+    def _refused(self, transfer: Transfer, exc: Exception) -> None:
+        log.debug("libcurl refused %s %s", transfer.request.method, transfer.url, exc_info=True)
+        if isinstance(exc, pycurl.error) and len(exc.args) == 2:
+            failure = Failure(int(exc.args[0]), str(exc.args[1]))
+        else:
+            failure = Failure(0, f"request refused: {exc}")
+        error = translate(failure, transfer.request, None)
         if isinstance(transfer, StreamTransfer):
             transfer.end(error)
         elif isinstance(transfer, FetchTransfer):

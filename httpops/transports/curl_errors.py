@@ -46,10 +46,20 @@ _RECV_ERROR = 56
 _BAD_CONTENT_ENCODING = 61
 _HTTP2 = 16
 _HTTP2_STREAM = 92
+_TOO_LARGE = 100
 _TLS_CODES = frozenset({35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91, 98})
 _DROPPED_CODES = frozenset(
     {_WEIRD_SERVER_REPLY, _GOT_NOTHING, _SEND_ERROR, _RECV_ERROR, _HTTP2, _HTTP2_STREAM}
 )
+
+# What libcurl says when its error buffer is empty (curl_easy_strerror's text).
+_TEXTS = {
+    _WEIRD_SERVER_REPLY: "weird server reply",
+    _GOT_NOTHING: "server returned nothing (no headers, no data)",
+    _RECV_ERROR: "failure when receiving data from the peer",
+    _SEND_ERROR: "failed sending data to the peer",
+    _TOO_LARGE: "response header too large",
+}
 _HOST_MISMATCH = ("subject name", "does not match target host")
 
 
@@ -79,7 +89,9 @@ class Failure:
 def translate(failure: Failure, request: Request, deadline: float | None) -> OperationError:
     """Turn a libcurl failure into an httpops operation error (most specific first)."""
     method, url = request.method, request.url
-    code, message = failure.code, failure.message
+    code, message = failure.code, failure.message or _TEXTS.get(failure.code, "")
+    if not message:
+        message = f"libcurl error {code}"
     if code == _OPERATION_TIMEDOUT:
         if failure.deadline_passed and deadline is not None:
             return DeadlineExceeded(method, url, f"not finished within the {deadline:g}s deadline")
@@ -107,6 +119,8 @@ def translate(failure: Failure, request: Request, deadline: float | None) -> Ope
         return ConnectionDropped(method, url, _incomplete(failure))
     if code == _BAD_CONTENT_ENCODING:
         return ConnectionDropped(method, url, f"body could not be decoded: {_short(message)}")
+    if code == _TOO_LARGE:
+        return ConnectError(method, url, f"header too large: {_short(message)}")
     if code in _DROPPED_CODES:
         if failure.expected is not None and failure.received < failure.expected:
             return ConnectionDropped(method, url, _incomplete(failure))

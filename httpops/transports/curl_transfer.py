@@ -124,14 +124,21 @@ def full_url(request: Request) -> str:
     return str(prepared.url)
 
 
-def header_lines(request: Request) -> list[str]:
-    """``Name: value`` lines; ``Expect:`` and ``Content-Type:`` empty to suppress libcurl's."""
-    lines = [f"{name}: {value}" for name, value in request.headers.items()]
-    lines.append("Expect:")
+def header_lines(request: Request) -> list[bytes]:
+    """``Name: value`` lines; ``Expect:`` and ``Content-Type:`` empty to suppress libcurl's.
+
+    Encoded as Latin-1, as http.client does for the requests transport.
+    """
+    # "Name:" with nothing after it would tell libcurl to drop the header; "Name;" sends it empty.
+    lines = [
+        (f"{name}: {value}" if value.strip() else f"{name};").encode("latin-1")
+        for name, value in request.headers.items()
+    ]
+    lines.append(b"Expect:")
     if request.body is not None and not any(
         name.lower() == "content-type" for name in request.headers
     ):
-        lines.append("Content-Type:")
+        lines.append(b"Content-Type:")
     return lines
 
 
