@@ -4,13 +4,15 @@ Pure functions, run on whichever thread received the body (a worker, or the
 curl network thread). JSON is decoded with ``orjson`` when it is installed
 (the ``fast`` extra): it halves the decode stall for bodies up to a few MiB.
 Anything orjson refuses is decoded again by the standard ``json`` module, so
-what decodes (NaN, integers beyond 64 bits) and the ``JSON ERROR:`` message
-for bad input are the same with or without it.
+what decodes (NaN, integers beyond 64 bits, which orjson would turn into
+floats and so are left to json) and the ``JSON ERROR:`` message for bad
+input are the same with or without it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +30,10 @@ try:
 except ImportError:  # the fast extra is not installed
     _fast_loads = None
 
+# orjson turns integers beyond 64 bits into floats; json keeps them exact. A run
+# of 19+ digits (anywhere, strings included) sends the body to json instead.
+_LONG_DIGITS = re.compile(rb"\d{19}")
+
 #: Whether orjson decodes JSON bodies.
 ORJSON = _fast_loads is not None
 
@@ -40,7 +46,7 @@ def loads_json(content: bytes) -> Any:
     """
     if not content.strip():
         return None
-    if _fast_loads is not None:
+    if _fast_loads is not None and _LONG_DIGITS.search(content) is None:
         try:
             return _fast_loads(content)
         except ValueError:
