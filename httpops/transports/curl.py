@@ -69,7 +69,7 @@ _DONE_PER_PASS = 8  # completions handled per pass before the GIL is yielded
 _MAX_ACTIVE = 10_000  # transfers in libcurl at once; the rest wait in our deque
 _TICK = 0.05  # seconds between stall checks
 _MAX_WAIT = 0.5  # longest sleep in poll(); close() wakes the loop anyway
-_SPARE_HANDLES = 64  # easy handles kept for reuse
+_SPARE_HANDLES = 512  # easy handles kept for reuse (a new one costs a full setup)
 _TIMEDOUT = 28  # CURLE_OPERATION_TIMEDOUT
 # Above this many sockets some may have numbers libcurl's fdset() cannot
 # hold (FD_SETSIZE): sleep briefly, so those transfers still move.

@@ -43,6 +43,7 @@ _REDIRECT_PROTOCOLS = pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS
 # A download's reader may fall this far behind before the transfer pauses.
 _HIGH_WATER = 8 * 1024 * 1024
 _LOW_WATER = 2 * 1024 * 1024
+_NO_HEADERS = Headers()
 
 
 class HandleFactory:
@@ -155,7 +156,7 @@ class Transfer:
         self.url = request.url
         self.status = 0
         self.reason = ""
-        self.headers = Headers()
+        self.headers = _NO_HEADERS
         self._lines: list[tuple[str, str]] = []
         self.received = 0
         self.expected: int | None = None
