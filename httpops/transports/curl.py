@@ -339,7 +339,7 @@ class NetworkLoop:
         else:
             curl.setopt(pycurl.NOPROGRESS, 1)
         if isinstance(transfer, StreamTransfer):
-            curl.setopt(pycurl.BUFFERSIZE, 256 * 1024)  # fewer callbacks per MiB
+            curl.setopt(pycurl.BUFFERSIZE, 1024 * 1024)  # fewer callbacks per MiB
 
     def _release(self, curl: Any) -> None:
         if len(self._spare) < _SPARE_HANDLES:
@@ -486,6 +486,8 @@ class NetworkLoop:
         """Fail transfers that received nothing for their read timeout once connected."""
         stalled = []
         for curl, transfer in self._active.items():
+            if isinstance(transfer, StreamTransfer):
+                transfer.flush()
             if transfer.paused or now - transfer.last_io < transfer.request.read_timeout:
                 continue
             pretransfer = curl.getinfo(pycurl.PRETRANSFER_TIME)

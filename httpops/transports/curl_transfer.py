@@ -44,6 +44,8 @@ _REDIRECT_PROTOCOLS = pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS
 _HIGH_WATER = 8 * 1024 * 1024
 _LOW_WATER = 2 * 1024 * 1024
 _NO_HEADERS = Headers()
+# Buffered bytes at which a waiting reader is woken at once.
+_WAKE_BYTES = 256 * 1024
 
 
 class HandleFactory:
@@ -300,6 +302,7 @@ class StreamTransfer(Transfer):
         self.ready = False
         self.finished = False
         self.error: OperationError | None = None
+        self._reader_waiting = False
         # Set by the loop: asks it to resume a paused transfer (any thread).
         self.request_resume: Callable[[StreamTransfer], None] = lambda t: None
 
@@ -320,8 +323,18 @@ class StreamTransfer(Transfer):
             self._buffered += len(data)
             self.received += len(data)
             self.ready = True
-            self._cond.notify_all()
+            # Wake the reader for a worthwhile slice only: every wake-up is a GIL
+            # hand-off the host's frame may wait behind. The loop's tick (flush())
+            # wakes it for a trickle.
+            if self._reader_waiting and self._buffered >= _WAKE_BYTES:
+                self._cond.notify()
         return None
+
+    def flush(self) -> None:
+        """Wake a waiting reader for whatever is buffered (the loop's tick)."""
+        with self._cond:
+            if self._reader_waiting and self._chunks:
+                self._cond.notify()
 
     def end(self, error: OperationError | None) -> None:
         """The transfer is over (network thread): wake the reader."""
@@ -345,7 +358,9 @@ class StreamTransfer(Transfer):
         """
         with self._cond:
             while not self._chunks and not self.finished and alive():
+                self._reader_waiting = True
                 self._cond.wait(slice_seconds)
+                self._reader_waiting = False
             if not self._chunks:
                 if self.error is not None:
                     raise self.error

@@ -60,11 +60,12 @@ def answer(status_line: str, headers: list[tuple[str, str]], payload: bytes = b"
     return RawTCPServer(handler)
 
 
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1"])
 def test_redirect_to_another_host_drops_authorization_and_cookie(
-    engine_on: Callable[..., httpops.Engine], http_server: HTTPTestServer
+    host: str, engine_on: Callable[..., httpops.Engine], http_server: HTTPTestServer
 ) -> None:
-    # 127.0.0.1 -> localhost: another host, so the credentials must not follow.
-    target = f"http://localhost:{http_server.port}/headers"
+    # Another name, or the same name on another port: another host either way.
+    target = f"http://{host}:{http_server.port}/headers"
     with answer("HTTP/1.1 302 Found", [("Location", target)]) as redirector:
         engine = engine_on()
         op = engine.get_json(
