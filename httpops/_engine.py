@@ -559,27 +559,8 @@ class Engine:
 
     # -- the worker side ---------------------------------------------------------------
 
-    def execute(self, job: Job) -> None:
-        """Run ``job.work`` on this (worker) thread and complete its operation.
-
-        Thread-safety: a transport's worker thread.
-        """
-        ctx = self.begin(job.op, job.deadline)
-        if ctx is None:
-            return
-        try:
-            outcome = job.work(ctx)
-        except Exception as exc:
-            self.finish(job.op, ctx, error=exc)
-        else:
-            self.finish(job.op, ctx, outcome)
-
     def begin(self, op: Operation, deadline: float | None) -> TaskContext | None:
-        """Move ``op`` to running and return its task context.
-
-        Returns:
-            None if it was canceled while queued (its completion is already
-            queued) or the engine is closing.
+        """Move ``op`` to running; its task context, or None if claimed or closing.
 
         Thread-safety: a transport's thread.
         """
@@ -609,25 +590,21 @@ class Engine:
 
         Thread-safety: a transport's thread.
         """
+        figures, committed = ctx.final_figures, ctx.committed
         try:
-            if isinstance(error, Canceled):
+            if isinstance(error, OperationError):
+                state = State.CANCELED if isinstance(error, Canceled) else State.FAILED
                 self.complete(
-                    op, State.CANCELED, error=error, committed=ctx.committed, **ctx.final_figures
+                    op, state, error=error, response=error.response, committed=committed, **figures
                 )
-            elif isinstance(error, OperationError):
-                self.complete(
-                    op, State.FAILED, error=error, response=error.response,
-                    committed=ctx.committed, **ctx.final_figures,
-                )  # fmt: skip
-            elif error is not None or outcome is None:
-                # A bug: report it with the operation, never lose it.
+            elif error is not None or outcome is None:  # a bug: report it, never lose it
                 log.error("internal error in %s %s", op.method, op.url, exc_info=error)
                 bug = OperationError(op.method, op.url, f"internal error: {error!r}")
-                self.complete(op, State.FAILED, error=bug, committed=ctx.committed)
+                self.complete(op, State.FAILED, error=bug, committed=committed)
             else:
                 self.complete(
                     op, State.DONE, value=outcome.value, response=outcome.response,
-                    committed=ctx.committed, **ctx.final_figures, **outcome.extra,
+                    committed=committed, **figures, **outcome.extra,
                 )  # fmt: skip
         finally:
             # complete() normally dropped it already: skip a second trip through the lock.

@@ -127,10 +127,6 @@ class Host(Protocol):
         """Complete ``op`` with ``outcome`` or ``error`` (exactly once)."""
         ...
 
-    def execute(self, job: Job) -> None:
-        """Run ``job.work`` on the calling (worker) thread and complete the operation."""
-        ...
-
 
 class Transport(Protocol):
     """Moves the bytes of submitted jobs. One instance per engine."""

@@ -21,7 +21,7 @@ makes completion exactly-once. Retries wait on the loop's timer heap, never
 in a sleeping thread. Downloads and images keep their worker-side logic
 (temporary file, hashes, resume, verification, rename) on the download pool;
 their bytes come from a :class:`StreamTransfer` this thread fills
-(:class:`CurlStreams` is the blocking ``Transport`` those jobs use).
+(:mod:`httpops.transports.curl_streams`).
 
 The active set is bounded high (libcurl waits for thousands of answers
 cheaply) and fed at most ``_ADDS_PER_PASS`` new transfers per pass, so a
@@ -43,10 +43,9 @@ from typing import TYPE_CHECKING, Any
 
 import pycurl
 
-from .._errors import Canceled, ConnectionDropped, DeadlineExceeded, OperationError, TransportError
+from .._errors import Canceled, DeadlineExceeded, OperationError, TransportError
 from .._response import Response
 from .._transfer import IDEMPOTENT_METHODS, parse_retry_after
-from .._transport import Request, UploadProgress
 from .._worker import lower_thread_priority
 from .body import finish_fetch
 from .curl_errors import Failure, translate
@@ -54,13 +53,11 @@ from .curl_transfer import FetchTransfer, HandleFactory, StreamTransfer, Transfe
 from .workers import WorkerTransport
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from .._config import Config
     from .._operation import Operation
     from . import Host, Job
 
-__all__ = ["CurlStreams", "CurlTransport"]
+__all__ = ["CurlTransport", "NetworkLoop"]
 
 log = logging.getLogger("httpops")
 
@@ -87,6 +84,8 @@ class CurlTransport:
     name = "curl"
 
     def __init__(self, host: Host, config: Config) -> None:
+        from .curl_streams import CurlStreams
+
         self.loop = NetworkLoop(host, config)
         self.streams = CurlStreams(self.loop)
         self._workers = WorkerTransport(host, config)
@@ -246,7 +245,10 @@ class NetworkLoop:
         commands = self._commands
         while commands:
             name, arg = commands.popleft()
-            getattr(self, f"_on_{name}")(arg)
+            try:
+                getattr(self, f"_on_{name}")(arg)
+            except Exception:  # a bug; the loop must go on for every other transfer
+                log.exception("httpops curl: command %r failed", name)
 
     def _on_fetch(self, job: Job) -> None:
         ctx = self._host.begin(job.op, job.deadline)
@@ -358,11 +360,26 @@ class NetworkLoop:
     def _finish_some(self) -> bool:
         """Handle at most ``_DONE_PER_PASS`` completions; True if more are waiting."""
         queued, ok, failed = self._multi.info_read(_DONE_PER_PASS)
-        for curl in ok:
-            self._ended(curl, None)
-        for curl, code, message in failed:
-            self._ended(curl, (code, message))
+        ended: list[tuple[Any, tuple[int, str] | None]] = [(curl, None) for curl in ok]
+        ended += [(curl, (code, message)) for curl, code, message in failed]
+        for curl, error in ended:
+            transfer = self._active.get(curl)
+            try:
+                self._ended(curl, error)
+            except Exception:  # a bug: fail this transfer alone, the loop goes on
+                log.exception("httpops curl: finishing a transfer failed")
+                if transfer is not None:
+                    self._internal_error(transfer)
         return bool(queued)
+
+    def _internal_error(self, transfer: Transfer) -> None:
+        request = transfer.request
+        bug = OperationError(request.method, request.url, "internal error in the curl transport")
+        if isinstance(transfer, StreamTransfer):
+            transfer.end(bug)
+        elif isinstance(transfer, FetchTransfer) and transfer.job.op.id in self._by_op:
+            del self._by_op[transfer.job.op.id]
+            self._host.finish(transfer.job.op, transfer.ctx, error=bug)
 
     def _ended(self, curl: Any, error: tuple[int, str] | None) -> None:
         transfer = self._active.pop(curl, None)
@@ -571,106 +588,3 @@ class NetworkLoop:
             curl.close()
         self._spare.clear()
         self._multi.close()
-
-
-class CurlStreams:
-    """The blocking stream ``Transport`` worker jobs use on the curl transport.
-
-    ``open()`` hands a :class:`StreamTransfer` to the network thread and
-    waits (on its worker) for the response headers; the returned stream's
-    ``read_chunk`` takes the bytes the network thread buffered.
-
-    Thread-safety: ``open`` on workers; ``abort_open`` and ``close`` any thread.
-    """
-
-    def __init__(self, loop: NetworkLoop) -> None:
-        self._loop = loop
-        # Guards _opening: the transfer (and its cancel check) each worker waits on.
-        self._lock = threading.Lock()
-        self._opening: dict[int, tuple[StreamTransfer, Callable[[], bool] | None]] = {}
-
-    def open(
-        self,
-        request: Request,
-        on_upload: UploadProgress | None = None,
-        canceled: Callable[[], bool] | None = None,
-    ) -> CurlStream:
-        """Start ``request`` on the network thread; return once its headers are in.
-
-        Raises:
-            OperationError: The transfer failed before its headers (translated).
-        """
-        loop = self._loop
-        transfer = StreamTransfer(request, loop.clock)
-        transfer.request_resume = loop.resume
-        ident = threading.get_ident()
-        with self._lock:
-            self._opening[ident] = (transfer, canceled)
-        try:
-            if canceled is not None and canceled():
-                raise Canceled(request.method, request.url, "canceled by the caller")
-            try:
-                loop.send("stream", transfer)
-            except RuntimeError:
-                raise ConnectionDropped(
-                    request.method, request.url, "the engine is closing"
-                ) from None
-            transfer.wait_ready(0.25, loop.alive)
-        finally:
-            with self._lock:
-                self._opening.pop(ident, None)
-        if transfer.error is not None and not transfer.headers_seen:
-            raise transfer.error
-        if not transfer.ready:
-            raise ConnectionDropped(request.method, request.url, "the engine is closing")
-        return CurlStream(transfer, loop)
-
-    def abort_open(self, thread_id: int) -> None:
-        """Break the open() ``thread_id`` waits in, if its operation was canceled.
-
-        Thread-safety: any thread.
-        """
-        with self._lock:
-            entry = self._opening.get(thread_id)
-        if entry is None:
-            return
-        transfer, canceled = entry
-        if canceled is None or canceled():
-            self._loop.send("abort", transfer, start=False)
-
-    def close(self) -> None:
-        """Nothing to release: the network thread owns the connections."""
-
-
-class CurlStream:
-    """An open response whose body the network thread is receiving."""
-
-    def __init__(self, transfer: StreamTransfer, loop: NetworkLoop) -> None:
-        self._transfer = transfer
-        self._loop = loop
-        self.status = transfer.status
-        self.reason = transfer.reason
-        self.headers = transfer.headers
-        self.url = transfer.url
-
-    def read_chunk(self, size: int) -> bytes:
-        """Next 1..size body bytes as soon as any arrive; b"" at the end.
-
-        Raises:
-            OperationError: The transfer failed (translated).
-        """
-        transfer = self._transfer
-        data = transfer.take(size, 0.25, self._loop.alive)
-        if not data and not transfer.finished:
-            request = transfer.request
-            raise ConnectionDropped(request.method, request.url, "the engine is closing")
-        return data
-
-    def close(self) -> None:
-        """Stop the transfer if its body was not read to the end."""
-        if not self._transfer.finished:
-            self.abort()
-
-    def abort(self) -> None:
-        """Drop the transfer; a blocked read returns. Thread-safety: any thread."""
-        self._loop.send("abort", self._transfer, start=False)

@@ -3,8 +3,8 @@
 Runs on worker threads (``httpops-worker-N`` for requests,
 ``httpops-download-N`` for downloads and images). Each job runs its blocking
 ``work(ctx)`` (the ``requests`` transport's streams, or another
-:class:`~httpops._transport.Transport`) through :meth:`Host.execute`, which
-completes the operation. A cancel reaches a running job through its
+:class:`~httpops._transport.Transport`) between :meth:`Host.begin` and
+:meth:`Host.finish`, which completes the operation. A cancel reaches a running job through its
 :class:`~httpops._worker.TaskContext` (the engine aborts it), so
 :meth:`WorkerTransport.cancel` has nothing more to do.
 """
@@ -43,8 +43,23 @@ class WorkerTransport:
     def submit(self, job: Job) -> None:
         """Queue ``job`` on its pool. Thread-safety: any thread."""
         pool = self.download_pool if job.download else self.pool
-        execute = self._host.execute
-        pool.submit(lambda: execute(job))
+        pool.submit(lambda: self.execute(job))
+
+    def execute(self, job: Job) -> None:
+        """Run ``job.work`` on this worker thread and complete its operation.
+
+        Thread-safety: a worker thread.
+        """
+        host = self._host
+        ctx = host.begin(job.op, job.deadline)
+        if ctx is None:
+            return  # canceled while queued, or the engine is closing
+        try:
+            outcome = job.work(ctx)
+        except Exception as exc:  # OperationError, or a bug the engine reports
+            host.finish(job.op, ctx, error=exc)
+        else:
+            host.finish(job.op, ctx, outcome)
 
     def cancel(self, op: Operation) -> None:
         """Nothing to do: the engine aborts the job's context. Thread-safety: any."""
