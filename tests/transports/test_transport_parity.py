@@ -159,3 +159,39 @@ def test_status_errors_keep_the_same_message(
     assert engine.wait(op, timeout=10)
     assert str(op.error) == f"Invalid http status code (404): GET {op.url}: HTTP 404"
     assert op.error.response is not None and op.error.response.text == "status 404"
+
+
+def test_proxies_come_from_the_environment_read_once(
+    engine_on: Callable[..., httpops.Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[bytes] = []
+
+    def proxy(conn: socket.socket, stop: threading.Event) -> None:
+        seen.append(read_request_head(conn).split(b"\r\n", 1)[0])
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nproxied")
+
+    with RawTCPServer(proxy) as server:
+        monkeypatch.setenv("http_proxy", server.base_url)
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        engine = engine_on()
+        monkeypatch.delenv("http_proxy")  # read when the engine started, not per request
+        op = engine.get("http://example.invalid/through")
+        assert engine.wait(op, timeout=10)
+    assert op.state is httpops.State.DONE, op.error
+    assert op.value.content == b"proxied"
+    assert seen == [b"GET http://example.invalid/through HTTP/1.1"]
+
+
+def test_a_proxy_set_after_start_is_not_used(
+    engine_on: Callable[..., httpops.Engine],
+    http_server: HTTPTestServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    engine = engine_on()
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # nothing listens there
+    op = engine.get(http_server.url("/text"))
+    assert engine.wait(op, timeout=10)
+    assert op.state is httpops.State.DONE, op.error
