@@ -125,6 +125,10 @@ class NetworkLoop:
         # Commands from any thread; deque append/popleft are atomic.
         self._commands: collections.deque[tuple[str, Any]] = collections.deque()
         self._wake_sent = False
+        # True while the loop sleeps in poll(): only then does a command need a
+        # wake-up byte. Each send() is a syscall that hands the GIL away, and
+        # the host submitting 100 requests a frame must not do 100 of them.
+        self._sleeping = False
         # Guards _thread, _closing and the socketpair's creation.
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -184,8 +188,10 @@ class NetworkLoop:
             thread.start()  # RuntimeError here reaches submit(): the engine undoes it
             self._thread = thread
 
-    def _wake(self) -> None:
-        if self._wake_sent:
+    def _wake(self, force: bool = False) -> None:
+        # Read after the command was appended; the loop sets _sleeping before
+        # it last looks at the commands, so no command is left unseen.
+        if self._wake_sent or not (self._sleeping or force):
             return
         self._wake_sent = True
         wake = self._wake_w
@@ -206,7 +212,7 @@ class NetworkLoop:
         if thread is None:
             return []
         self._wake_sent = False
-        self._wake()
+        self._wake(force=True)
         thread.join(max(0.0, deadline - self._clock()))
         if thread.is_alive():
             return [thread]
@@ -235,13 +241,14 @@ class NetworkLoop:
             self._shut_down()
 
     def _drain_commands(self) -> None:
-        self._wake_sent = False  # first: a later command sends a fresh byte
-        wake = self._wake_r
-        try:
-            while wake is not None and wake.recv(4096):
+        if self._wake_sent:
+            self._wake_sent = False  # first: a later command sends a fresh byte
+            wake = self._wake_r
+            try:
+                while wake is not None and wake.recv(4096):
+                    pass
+            except OSError:  # drained (BlockingIOError)
                 pass
-        except OSError:  # drained (BlockingIOError)
-            pass
         commands = self._commands
         while commands:
             name, arg = commands.popleft()
@@ -341,7 +348,8 @@ class NetworkLoop:
         else:
             curl.setopt(pycurl.NOPROGRESS, 1)
         if isinstance(transfer, StreamTransfer):
-            curl.setopt(pycurl.BUFFERSIZE, 1024 * 1024)  # fewer callbacks per MiB
+            # Fewer write callbacks (each one takes the GIL) per MiB of a download.
+            curl.setopt(pycurl.BUFFERSIZE, 1024 * 1024)
 
     def _release(self, curl: Any) -> None:
         if len(self._spare) < _SPARE_HANDLES:
@@ -448,7 +456,7 @@ class NetworkLoop:
             transfer.status, transfer.reason, transfer.headers, transfer.body(), transfer.url,
             self._clock() - transfer.started,
         )  # fmt: skip
-        transfer.chunks = []
+        transfer.reset_body()
         value, response = finish_fetch(request, response, transfer.spec.want_json)
         return Outcome(value=value, response=response)
 
@@ -477,7 +485,7 @@ class NetworkLoop:
         if remaining is not None:
             delay = min(delay, max(remaining, 0.0))
         transfer.attempt += 1
-        transfer.chunks = []
+        transfer.reset_body()
         heapq.heappush(self._timers, (self._clock() + delay, next(self._seq), transfer))
         return True
 
@@ -537,8 +545,14 @@ class NetworkLoop:
         self._host.finish(op, transfer.ctx, error=error)
 
     def _wait(self) -> None:
-        if self._commands:
-            return
+        self._sleeping = True  # before the last look at the commands (see _wake)
+        try:
+            if not self._commands:
+                self._poll()
+        finally:
+            self._sleeping = False
+
+    def _poll(self) -> None:
         timeout = self._multi.timeout()
         seconds = _MAX_WAIT if timeout < 0 else min(timeout / 1000.0, _MAX_WAIT)
         now = self._clock()
