@@ -178,3 +178,32 @@ def test_large_download_pauses_for_its_reader_and_verifies(
     assert engine.wait(op, timeout=30)
     assert op.state is httpops.State.DONE, op.error
     assert op.received == size
+
+
+def test_a_download_pauses_while_its_reader_is_behind(
+    curl_engine: Callable[..., httpops.Engine],
+    server: HTTPTestServer,
+    tmp_path: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from httpops.transports import curl_transfer
+    from httpops.transports.curl import NetworkLoop
+
+    monkeypatch.setattr(curl_transfer, "_HIGH_WATER", 64 * 1024)
+    monkeypatch.setattr(curl_transfer, "_LOW_WATER", 16 * 1024)
+    resumed: list[object] = []
+    original = NetworkLoop.resume
+
+    def resume(self: NetworkLoop, transfer: curl_transfer.StreamTransfer) -> None:
+        resumed.append(transfer)
+        original(self, transfer)
+
+    monkeypatch.setattr(NetworkLoop, "resume", resume)
+    size = 4 * 1024 * 1024
+    engine = curl_engine(downloads_dir=str(tmp_path))
+    op = engine.download(
+        server.url(f"/file/paced.bin?size={size}"), "paced.bin", sha256=content_sha256(size)
+    )
+    assert engine.wait(op, timeout=30)
+    assert op.state is httpops.State.DONE, op.error
+    assert resumed  # the transfer paused at the high-water mark and was resumed
