@@ -150,6 +150,9 @@ class Config:
             available), ``"curl"`` (one libcurl network thread; needs the
             ``fast`` extra) or ``"auto"`` (curl when it can run, else
             requests). The ``HTTPOPS_TRANSPORT`` environment variable wins.
+        http2: Offer HTTP/2 on https:// URLs (curl transport only): many
+            requests to one server share one connection. Logged and ignored
+            on the requests transport.
     """
 
     connect_timeout: float = 10.0
@@ -178,12 +181,15 @@ class Config:
     ws_max_message_bytes: int = 16 * MIB
     raise_callback_errors: bool = False
     transport: str = "requests"
+    http2: bool = False
 
     def __post_init__(self) -> None:
         if self.transport not in ("auto", "requests", "curl"):
             raise InvalidArgument(
                 f"transport must be 'auto', 'requests' or 'curl', got {self.transport!r}"
             )
+        if not isinstance(self.http2, bool):
+            raise InvalidArgument(f"http2 must be True or False, got {self.http2!r}")
         check_timeout("connect_timeout", self.connect_timeout, allow_none=False)
         check_timeout("read_timeout", self.read_timeout, allow_none=False)
         check_timeout("deadline", self.deadline)

@@ -252,6 +252,8 @@ def create(
     from .workers import WorkerTransport
 
     name = "requests" if custom is not None else resolve_name(config.transport)
+    if config.http2 and name != "curl":
+        log.warning("Config(http2=True) needs the curl transport; using HTTP/1.1")
     if name == "curl":
         from .curl import CurlTransport
 

@@ -121,7 +121,7 @@ class NetworkLoop:
         self._host = host
         self._config = config
         self._clock = self.clock = host.clock
-        self.factory = HandleFactory(config.verify)
+        self.factory = HandleFactory(config.verify, config.http2)
         # Commands from any thread; deque append/popleft are atomic.
         self._commands: collections.deque[tuple[str, Any]] = collections.deque()
         self._wake_sent = False

@@ -52,8 +52,9 @@ _WAKE_BYTES = 256 * 1024
 class HandleFactory:
     """Settings shared by every handle of one engine: CA bundle, proxies, cookies."""
 
-    def __init__(self, verify: bool | str) -> None:
+    def __init__(self, verify: bool | str, http2: bool = False) -> None:
         self._verify = verify
+        self._http2 = http2
         self._cainfo = verify if isinstance(verify, str) else certifi.where()
         # Read once, as the requests transport does (trust_env is off there too).
         self._env_proxies = urllib.request.getproxies()
@@ -98,6 +99,13 @@ class HandleFactory:
             setopt(pycurl.TIMEOUT_MS, max(1, deadline_ms))
         setopt(pycurl.PROXY, self.proxy_for(url))
         setopt(pycurl.CAINFO, self._cainfo)
+        if self._http2:
+            # h2 where TLS offers it (ALPN), HTTP/1.1 otherwise; wait for a
+            # connection that can multiplex rather than open another.
+            setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_2TLS)
+            setopt(pycurl.PIPEWAIT, 1)
+        else:
+            setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
         if request.verify is False:
             setopt(pycurl.SSL_VERIFYPEER, 0)
             setopt(pycurl.SSL_VERIFYHOST, 0)
