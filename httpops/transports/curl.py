@@ -9,7 +9,8 @@ and write a byte to a wake-up socketpair. Each pass of the loop::
     drain commands      fetch / stream / cancel / abort / resume
     admit               move waiting transfers into the multi handle
     perform             curl_multi_perform (the GIL is released inside)
-    finish a few        at most 8 completions, then yield the GIL
+    finish a few        at most 8 completions, then yield the GIL; while more
+                        are queued the next pass finishes those first
     timers              retries due, stall checks every 50 ms
     wait                poll() on libcurl's fdset + the wake-up socket
 
@@ -39,6 +40,7 @@ import random
 import select
 import socket
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import pycurl
@@ -227,13 +229,17 @@ class NetworkLoop:
         lower_thread_priority(self._config.worker_niceness)
         self._multi = pycurl.CurlMulti()
         try:
+            more = False
             while not self._closing:
                 self._drain_commands()
-                self._admit()
-                self._perform()
+                if not more:  # completions are still queued: finish them first
+                    self._admit()
+                    self._perform()
                 more = self._finish_some()
                 self._run_timers()
-                if not more:
+                if more:
+                    time.sleep(0)  # yield the GIL: the host's frame may be waiting for it
+                else:
                     self._wait()
         except Exception:
             log.exception("the httpops curl network thread failed")
