@@ -41,7 +41,8 @@ import select
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+import weakref
+from typing import TYPE_CHECKING, Any, cast
 
 import pycurl
 
@@ -120,7 +121,11 @@ class NetworkLoop:
     """The network thread and everything it owns (see the module docstring)."""
 
     def __init__(self, host: Host, config: Config) -> None:
-        self._host = host
+        # Weak: the download streams (and through them this loop) are kept by
+        # things that must not keep the engine alive (the image service's
+        # per-engine WeakKeyDictionary entry holds the engine's stream transport).
+        self._host: Host = cast("Host", weakref.proxy(host))
+        self._host_alive = weakref.ref(host)
         self._config = config
         self._clock = self.clock = host.clock
         self.factory = HandleFactory(config.verify, config.http2)
@@ -230,7 +235,7 @@ class NetworkLoop:
         self._multi = pycurl.CurlMulti()
         try:
             more = False
-            while not self._closing:
+            while not self._closing and self._host_alive() is not None:
                 self._drain_commands()
                 if not more:  # completions are still queued: finish them first
                     self._admit()
@@ -241,6 +246,8 @@ class NetworkLoop:
                     time.sleep(0)  # yield the GIL: the host's frame may be waiting for it
                 else:
                     self._wait()
+        except ReferenceError:
+            pass  # the engine was garbage-collected without close(): nobody to serve
         except Exception:
             log.exception("the httpops curl network thread failed")
         finally:
@@ -594,7 +601,7 @@ class NetworkLoop:
             error = Canceled(request.method, request.url, "canceled: the engine was closed")
             if isinstance(transfer, StreamTransfer):
                 transfer.end(error)
-            elif isinstance(transfer, FetchTransfer):
+            elif isinstance(transfer, FetchTransfer) and self._host_alive() is not None:
                 self._host.finish(transfer.job.op, transfer.ctx, error=error)
         while self._commands:  # streams that came too late
             name, arg = self._commands.popleft()
@@ -608,3 +615,7 @@ class NetworkLoop:
             curl.close()
         self._spare.clear()
         self._multi.close()
+        # pycurl's objects do not take part in cycle collection: drop them, or
+        # an engine referred to through them would never be freed.
+        self._multi = None
+        self.factory.close()

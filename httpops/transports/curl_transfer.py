@@ -64,6 +64,10 @@ class HandleFactory:
         self.share.setopt(pycurl.SH_SHARE, pycurl.LOCK_DATA_DNS)
         self.share.setopt(pycurl.SH_SHARE, pycurl.LOCK_DATA_SSL_SESSION)
 
+    def close(self) -> None:
+        """Release the shared cookie/DNS/TLS-session store (network thread, at the end)."""
+        self.share.close()
+
     def proxy_for(self, url: str) -> str:
         """The proxy for ``url`` from the environment, or "" for none."""
         if not self._env_proxies:

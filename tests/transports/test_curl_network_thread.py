@@ -207,3 +207,26 @@ def test_a_download_pauses_while_its_reader_is_behind(
     assert engine.wait(op, timeout=30)
     assert op.state is httpops.State.DONE, op.error
     assert resumed  # the transfer paused at the high-water mark and was resumed
+
+
+def test_an_engine_is_freed_after_close_even_with_images(
+    server: HTTPTestServer, tmp_path: object
+) -> None:
+    import gc
+    import weakref
+
+    # Not make_engine: its list of engines would keep this one alive.
+    config = httpops.Config(
+        transport="curl", downloads_dir=str(tmp_path), image_cache_dir=f"{tmp_path}/img"
+    )
+    engine = httpops.Engine(config)
+    op = engine.download_image(server.url("/image/png"))
+    assert engine.wait(op, timeout=10) and op.state is httpops.State.DONE, op.error
+    engine.close()
+    assert not any(t.is_alive() for t in engine.threads())
+    ref = weakref.ref(engine)
+    del engine, op
+    gc.collect()
+    # The image service keeps the engine's stream transport in a per-engine
+    # WeakKeyDictionary; that transport must not keep the engine alive.
+    assert ref() is None
