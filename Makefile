@@ -12,11 +12,14 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade 'pip>=25.1'
-	$(BIN)/python -m pip install --quiet -e '.[docs,demo]' --group dev
+	$(BIN)/python -m pip install --quiet -e '.[docs,demo,fast]' --group dev
 	touch $(STAMP)
 
+# The whole suite on each transport; tests marked requests_transport (the worker
+# model itself, or `responses` mocks) are deselected on curl (docs/transports.md).
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+	HTTPOPS_TRANSPORT=curl $(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

@@ -69,10 +69,11 @@ def _status_kib(field: str) -> int:
     return 0
 
 
-def _child_httpops(url: str, out: str) -> dict[str, Any]:
+def _child_httpops(url: str, out: str, transport: str = "requests") -> dict[str, Any]:
     import httpops
 
-    with httpops.Engine(httpops.Config(downloads_dir=os.path.dirname(out))) as engine:
+    config = httpops.Config(downloads_dir=os.path.dirname(out), transport=transport)
+    with httpops.Engine(config) as engine:
         rss_before = _status_kib("VmRSS")
         started = time.perf_counter()
         op = engine.download(url, out, resume=False)
@@ -206,7 +207,7 @@ def _child_frames(
 
 def _child_main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_download --child")
-    parser.add_argument("what", choices=["httpops", "requests", "frames"])
+    parser.add_argument("what", choices=["httpops", "httpops-curl", "requests", "frames"])
     parser.add_argument("url")
     parser.add_argument("out")
     parser.add_argument("--idle-seconds", type=float, default=2.0)
@@ -215,6 +216,8 @@ def _child_main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     if args.what == "httpops":
         result = _child_httpops(args.url, args.out)
+    elif args.what == "httpops-curl":
+        result = _child_httpops(args.url, args.out, "curl")
     elif args.what == "requests":
         result = _child_requests(args.url, args.out)
     else:
@@ -255,9 +258,11 @@ def _percentile(values: list[float], q: float) -> float:
 def _throughput(server: BenchServer, size: int, directory: str) -> dict[str, list[dict[str, Any]]]:
     url = server.url(f"/bytes/{size}")
     curl = shutil.which("curl")
-    results: dict[str, list[dict[str, Any]]] = {"httpops": [], "requests": [], "curl": []}
+    results: dict[str, list[dict[str, Any]]] = {
+        "httpops": [], "httpops-curl": [], "requests": [], "curl": []
+    }  # fmt: skip
     for run in range(RUNS):
-        for name in ("httpops", "requests", "curl"):
+        for name in ("httpops", "httpops-curl", "requests", "curl"):
             out = os.path.join(directory, f"{name}-{run}.bin")
             if name == "curl":
                 if curl is None:
@@ -282,8 +287,16 @@ def _throughput_table(
     ours, curl, loop = mbps("httpops"), mbps("curl"), mbps("requests")
     assert ours is not None and loop is not None
     rss = max(r["rss_growth_kib"] for r in results["httpops"]) / 1024
+    on_curl = mbps("httpops-curl")
+    curl_rss = max(r["rss_growth_kib"] for r in results["httpops-curl"]) / 1024
     rows: list[list[Any]] = [
         ["httpops Engine.download (CRC32)", round(ours, 1), 1.0, round(rss, 1)],
+        [
+            "httpops, curl transport",
+            round(on_curl or 0, 1),
+            round(ours / (on_curl or 1), 2),
+            round(curl_rss, 1),
+        ],
         ["requests iter_content(1 MiB) + CRC32", round(loop, 1), round(ours / loop, 2), None],
     ]
     if curl is not None:
@@ -296,6 +309,12 @@ def _throughput_table(
         f"peak RSS growth = VmHWM after the download - VmRSS before it (worst of {RUNS} "
         f"runs); target <= {RSS_TARGET_MIB} MiB.",
     ]
+    if on_curl is not None:
+        versus = f", {on_curl / curl:.2f}x curl -o (target >= 1.0)" if curl else ""
+        notes.append(
+            f"Curl transport: {on_curl / ours:.2f}x the requests transport (target >= 1.5)"
+            f"{versus}; peak RSS growth {curl_rss:.1f} MiB (target <= 32)."
+        )
     if curl is None:
         notes.append("curl is not installed: no curl row.")
     return {

@@ -238,13 +238,18 @@ def _row(label: str, frames: Frames, idle_p99: float | None, seconds: float | No
     ]
 
 
+CURL_ROW = "load: curl transport"
+
+
 def variants(quick: bool) -> list[tuple[str, dict[str, Any], float | None]]:
     """(label, Config overrides, switch interval) for each load row."""
     defaults: tuple[str, dict[str, Any], float | None] = ("load: defaults", {}, None)
+    curl: tuple[str, dict[str, Any], float | None] = (CURL_ROW, {"transport": "curl"}, None)
     if quick:
-        return [defaults]
+        return [defaults, curl]
     return [
         defaults,
+        curl,
         ("load: 8 workers", {"max_workers": 8}, None),
         ("load: 8 workers, niceness 0", {"max_workers": 8, "worker_niceness": 0}, None),
         ("load: 4 workers, niceness 0", {"worker_niceness": 0}, None),
@@ -298,6 +303,11 @@ def run(quick: bool) -> list[dict[str, Any]]:
         f"Targets: p99 ratio <= {RATIO_TARGET} (got {ratio:.2f}) and no frame over 16.7 ms "
         f"(got {late}) with the defaults: {verdict}.",
     ]
+    curl_row = next(row for row in rows if row[0] == CURL_ROW)
+    notes.append(
+        f"Curl transport: p99 ratio {curl_row[3] / idle_p99:.2f} (target <= 1.15), "
+        f"{curl_row[5]} frame(s) over 16.7 ms (target 0)."
+    )
     return [
         {
             "name": "frames",

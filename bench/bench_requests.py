@@ -75,6 +75,11 @@ def _run_engine(url: str, n: int, config: httpops.Config) -> tuple[float, float]
     return elapsed, cpu
 
 
+def run_httpops_curl(url: str, n: int, workers: int = WORKERS) -> tuple[float, float]:
+    """The curl transport (one network thread; ``workers`` does not apply)."""
+    return _run_engine(url, n, httpops.Config(transport="curl"))
+
+
 def run_futures(url: str, n: int, workers: int = WORKERS) -> tuple[float, float]:
     """(wall, process CPU) seconds for ``n`` GETs through requests-futures' FuturesSession."""
     with FuturesSession(max_workers=workers) as session:
@@ -132,6 +137,7 @@ def run_sequential(url: str, n: int, workers: int = WORKERS) -> tuple[float, flo
 CLIENTS: dict[str, Client] = {
     "httpops Engine (defaults: 4 workers, niceness 10)": run_httpops_defaults,
     "httpops Engine (8 workers, niceness 0)": run_httpops,
+    "httpops Engine (curl transport)": run_httpops_curl,
     "requests-futures FuturesSession (8)": run_futures,
     "ThreadPoolExecutor(8) + thread-local Session": run_pool,
     "requests.Session, sequential": run_sequential,
@@ -183,6 +189,14 @@ def run(quick: bool) -> list[dict[str, Any]]:
         f"Targets: httpops >= 1.5x requests-futures (got {futures:.2f}x) and >= 1.0x the "
         f"hand-written pool (got {pool:.2f}x): {verdict}.",
     ]
+    curl = medians["httpops Engine (curl transport)"]
+    curl_cpu = statistics.median(c for _, c in results["httpops Engine (curl transport)"])
+    curl_futures = curl / medians["requests-futures FuturesSession (8)"]
+    notes.append(
+        f"Curl transport: {curl_futures:.2f}x requests-futures (target >= 10x), "
+        f"{curl / ours:.2f}x the requests transport (target >= 6x), "
+        f"{curl_cpu:.0f} CPU µs/req (target <= 80)."
+    )
     return [
         {
             "name": "requests",

@@ -6,6 +6,8 @@ with the client under test for the client's GIL. Routes (identical on both):
 * ``/small``: a fixed 64-byte JSON body (keep-alive).
 * ``/bytes/<n>``: ``n`` bytes of ``application/octet-stream`` (with nginx only
   the sizes passed as ``large_sizes`` exist, as files).
+* ``/wait/<ms>``: the ``/small`` body after ``ms`` milliseconds, a long-poll
+  (our own server only).
 
 Our own server (``python -m bench.server``) is a raw-socket HTTP/1.1
 keep-alive server with one thread per connection that answers from
@@ -109,6 +111,9 @@ def _serve_connection(conn: socket.socket) -> None:
                     conn.sendall(_SMALL_RESPONSE)
                 elif target.startswith(b"/bytes/") and target[7:].isdigit():
                     _send_bytes(conn, int(target[7:]))
+                elif target.startswith(b"/wait/") and target[6:].split(b"?")[0].isdigit():
+                    time.sleep(int(target[6:].split(b"?")[0]) / 1000)  # a long-poll
+                    conn.sendall(_SMALL_RESPONSE)
                 else:
                     conn.sendall(_NOT_FOUND)
                 if b"connection: close" in head.lower():

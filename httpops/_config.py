@@ -199,6 +199,13 @@ class Config:
             ``json.loads`` runs; smaller than ``max_body_bytes`` because the
             decode holds the GIL (docs/security.md).
         image_deadline: Default deadline for image fetches (None: none).
+        transport: How bytes move: ``"requests"`` (worker threads, always
+            available), ``"curl"`` (one libcurl network thread; needs the
+            ``fast`` extra) or ``"auto"`` (curl when it can run, else
+            requests). The ``HTTPOPS_TRANSPORT`` environment variable wins.
+        http2: Offer HTTP/2 on https:// URLs (curl transport only): many
+            requests to one server share one connection. Logged and ignored
+            on the requests transport.
     """
 
     connect_timeout: float = 10.0
@@ -234,8 +241,16 @@ class Config:
     low_speed_time: float = 60.0
     max_json_bytes: int = 8 * MIB
     image_deadline: float | None = 60.0
+    transport: str = "requests"
+    http2: bool = False
 
     def __post_init__(self) -> None:
+        if self.transport not in ("auto", "requests", "curl"):
+            raise InvalidArgument(
+                f"transport must be 'auto', 'requests' or 'curl', got {self.transport!r}"
+            )
+        if not isinstance(self.http2, bool):
+            raise InvalidArgument(f"http2 must be True or False, got {self.http2!r}")
         check_timeout("connect_timeout", self.connect_timeout, allow_none=False)
         check_timeout("read_timeout", self.read_timeout, allow_none=False)
         check_timeout("deadline", self.deadline)

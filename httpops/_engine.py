@@ -3,11 +3,12 @@
 Thread boundary
 ---------------
 * Methods that *start* work (``get``, ``post`` ...) validate their arguments
-  in the caller's thread, register an [`Operation`][httpops.Operation] and hand a job to the
-  `WorkerPool`. They never block on the network.
-* Jobs run on worker threads ([`Engine._execute`][httpops.Engine._execute]) and end by *claiming*
-  the operation and putting its one `Completion` on
-  the `EventQueue`.
+  in the caller's thread, register an [`Operation`][httpops.Operation] and hand a
+  `Job` to the transport (`httpops.transports`: worker pools, or the curl
+  network thread). They never block on the network.
+* Transports run jobs on their threads (`Engine.begin`, then `Engine.finish`)
+  and end by *claiming* the operation and putting its one `Completion` on the
+  `EventQueue`.
 * ``poll()``/``wait()`` run on the host's thread and are the only places user
   callbacks run.
 """
@@ -39,7 +40,6 @@ from ._operation import TERMINAL, Operation, OperationCallback, State, percent
 from ._oplog import log_completion
 from ._queue import EventQueue
 from ._redirects import RFC9110, RedirectPolicy
-from ._requests_transport import RequestsTransport
 from ._response import Response
 from ._scope import Scope
 from ._transfer import Outcome, fetch
@@ -53,7 +53,9 @@ from ._validation import (
     encode_json,
 )
 from ._watchdog import TimeRules, Watchdog
-from ._worker import TaskContext, WorkerPool
+from ._worker import TaskContext
+from .transports import FetchSpec, Job
+from .transports import create as create_transport
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -102,7 +104,8 @@ class Engine:
 
     Args:
         config: Engine settings; defaults to ``Config()``.
-        transport: The HTTP transport (defaults to the ``requests`` one).
+        transport: A blocking stream transport for the workers (tests); by
+            default ``Config.transport`` picks one (:mod:`httpops.transports`).
         clock: Monotonic clock, injectable for tests.
 
     Use as a context manager, or call [`close`][httpops.Engine.close] when done.
@@ -122,21 +125,11 @@ class Engine:
         self.clock = clock
         # Proxy variables, read once (as the requests transport does): WebSockets use them.
         self.proxies: dict[str, str] = urllib.request.getproxies()
-        self.transport: Transport = transport or RequestsTransport(
-            pool_maxsize=self.config.max_workers + self.config.max_download_workers
-        )
         self.events = EventQueue()
         self.listeners = ListenerRegistry()
-        niceness = self.config.worker_niceness
-        # Elastic: more request workers start while all are busy (long-polls), see _worker.
-        self._pool = WorkerPool(
-            self.config.max_workers, niceness=niceness, elastic_cap=self.config.max_elastic_workers,
-            on_exit=getattr(self.transport, "release_thread", None),
-        )  # fmt: skip
-        # Downloads get their own threads: a long one never holds up a request.
-        self._download_pool = WorkerPool(
-            self.config.max_download_workers, "httpops-download", niceness=niceness
-        )
+        # backend runs jobs (worker pools or the curl network thread); transport
+        # is the blocking stream transport that worker jobs (downloads) use.
+        self.backend, self.transport = create_transport(self, self.config, transport)
         # One thread for every operation's deadline and low-speed rule (not one per request).
         self._watchdog = Watchdog(clock)
         # Guards _live, _running, _next_id, _closed and every Operation.claim().
@@ -469,6 +462,7 @@ class Engine:
                 raise InvalidArgument(f"raise_for_status must be a bool, got {raise_for_status!r}")
             request = dataclasses.replace(request, raise_for_status=False)
         config = self.config
+        spec = FetchSpec(request, want_json, config.retry, config.max_body_bytes)
 
         def work(ctx: TaskContext) -> Outcome:
             return fetch(
@@ -483,7 +477,7 @@ class Engine:
                 max_json_bytes=config.max_json_bytes,
             )
 
-        return self.start(kind, method, url, work, callback, on_progress, deadline)
+        return self.start(kind, method, url, work, callback, on_progress, deadline, fetch=spec)
 
     def build_request(
         self,
@@ -536,13 +530,16 @@ class Engine:
         callback: OperationCallback | None = None,
         on_progress: OperationCallback | None = None,
         deadline: float | Default | None = DEFAULT,
+        *,
+        fetch: FetchSpec | None = None,
     ) -> Operation:
         """Register an operation and queue ``work(ctx)`` for a worker.
 
         This is the extension point the download and image modules build on:
         ``work`` runs on a worker, returns an `Outcome` or raises an
         [`OperationError`][httpops.OperationError], and the engine turns either into exactly one
-        completion.
+        completion. ``fetch`` describes an in-memory HTTP fetch that a
+        network transport may run natively instead of ``work``.
 
         Raises:
             InvalidCallback, InvalidArgument, EngineClosed: At the call.
@@ -560,10 +557,9 @@ class Engine:
             op = Operation(self, self._next_id, kind, method, url, callback, on_progress)
             self._live[op.id] = op
             # Under the lock, so close() either sees this operation or start()
-            # sees the engine closed; the pool never takes the engine lock.
-            pool = self._download_pool if kind in _DOWNLOAD_KINDS else self._pool
+            # sees the engine closed; a transport never takes the engine lock in submit.
             try:
-                pool.submit(lambda: self._execute(op, work, seconds))
+                self.backend.submit(Job(op, work, seconds, kind in _DOWNLOAD_KINDS, fetch))
             except RuntimeError:
                 # No worker could be started: the job stays queued but is
                 # claimed, so it never runs, and the caller gets the error.
@@ -621,13 +617,16 @@ class Engine:
 
     # -- the worker side ---------------------------------------------------------------
 
-    def _execute(self, op: Operation, work: Work, deadline: float | None) -> None:
-        """Run one job on a worker thread and complete its operation."""
+    def begin(self, op: Operation, deadline: float | None) -> TaskContext | None:
+        """Move ``op`` to running; its task context, or None if claimed or closing.
+
+        Thread-safety: a transport's thread.
+        """
         with self._lock:
             if op.claimed:
-                return  # canceled while queued: its completion is already queued
+                return None  # canceled while queued: its completion is already queued
             if self._closed:
-                return  # close() is canceling every live operation; never start one now
+                return None  # close() is canceling every live operation; never start one now
             op.move_to(State.RUNNING)
             rules = TimeRules(deadline, self.config.low_speed_limit, self.config.low_speed_time)
             ctx = TaskContext(
@@ -640,31 +639,40 @@ class Engine:
             )
             self._running[op.id] = ctx
         first = ctx.first_inspection()
-        self._watchdog.watch(ctx, first)
+        if first is not None:
+            self._watchdog.watch(ctx, first)
+        return ctx
+
+    def finish(
+        self,
+        op: Operation,
+        ctx: TaskContext,
+        outcome: Outcome | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        """Complete ``op`` with a job's ``outcome`` or the ``error`` it raised.
+
+        Thread-safety: a transport's thread.
+        """
+        figures, committed = ctx.final_figures, ctx.committed
         try:
-            outcome = work(ctx)
-        except Canceled as err:
-            self.complete(
-                op, State.CANCELED, error=err, committed=ctx.committed, **ctx.final_figures
-            )
-        except OperationError as err:
-            self.complete(
-                op, State.FAILED, error=err, response=err.response, committed=ctx.committed,
-                **ctx.final_figures,
-            )  # fmt: skip
-        except Exception as exc:  # a bug: report it with the operation, never lose it
-            log.exception("internal error in %s %s", op.method, op.url)
-            bug = OperationError(op.method, op.url, f"internal error: {exc!r}")
-            self.complete(op, State.FAILED, error=bug, committed=ctx.committed)
-        else:
-            self.complete(
-                op, State.DONE, value=outcome.value, response=outcome.response,
-                committed=ctx.committed, **ctx.final_figures, **outcome.extra,
-            )  # fmt: skip
+            if isinstance(error, OperationError):
+                state = State.CANCELED if isinstance(error, Canceled) else State.FAILED
+                self.complete(
+                    op, state, error=error, response=error.response, committed=committed, **figures
+                )
+            elif error is not None or outcome is None:  # a bug: report it, never lose it
+                log.error("internal error in %s %s", op.method, op.url, exc_info=error)
+                bug = OperationError(op.method, op.url, f"internal error: {error!r}")
+                self.complete(op, State.FAILED, error=bug, committed=committed)
+            else:
+                self.complete(
+                    op, State.DONE, value=outcome.value, response=outcome.response,
+                    committed=committed, **figures, **outcome.extra,
+                )  # fmt: skip
         finally:
             ctx.finished = True
-            if first is not None:
-                self._watchdog.forget(ctx)
+            self._watchdog.forget(ctx)
             # complete() normally dropped it already: skip a second trip through the lock.
             if op.id in self._running:
                 with self._lock:
@@ -748,6 +756,7 @@ class Engine:
             ctx.abort()
         if hook is not None:
             hook()
+        self.backend.cancel(op)
         self._queue_completion(
             Completion(op, State.CANCELED, Canceled(op.method, op.url, "canceled by the caller"))
         )
@@ -1019,8 +1028,7 @@ class Engine:
                 resource.close_for_engine(deadline)
             except Exception:
                 log.exception("closing %r failed", resource)
-        stuck = self._pool.shutdown(deadline, self.clock)
-        stuck += self._download_pool.shutdown(deadline, self.clock)
+        stuck = self.backend.close(deadline)
         self._watchdog.close(max(0.0, deadline - self.clock()) + 1.0)
         self.transport.close()
         self.events.wake()
@@ -1062,9 +1070,7 @@ class Engine:
             self.cancel(op)
         now = self.clock()  # a deadline already passed: stop everything, join nothing
         stops: list[Callable[[], object]] = [partial(r.close_for_engine, now) for r in resources]
-        stops += [
-            partial(pool.shutdown, now, self.clock) for pool in (self._pool, self._download_pool)
-        ]
+        stops.append(partial(self.backend.close, now))
         stops.append(self.transport.close)
         for stop in stops:
             try:
@@ -1074,7 +1080,7 @@ class Engine:
 
     def threads(self) -> list[threading.Thread]:
         """Worker threads this engine started (for leak checks). Thread-safety: any."""
-        return self._pool.threads + self._download_pool.threads
+        return self.backend.threads()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{len(self._live)} live"

@@ -13,7 +13,6 @@ import dataclasses
 import email.utils
 import functools
 import io
-import json
 import random
 import threading
 import time
@@ -35,6 +34,7 @@ from ._response import Headers, Response
 from ._transport import Request, Stream, Transport
 from ._validation import check_headers
 from ._worker import TaskContext
+from .transports.body import loads_json
 
 __all__ = [
     "Outcome",
@@ -380,7 +380,7 @@ def fetch(
     if not want_json:
         return Outcome(value=response, response=response)
     try:
-        value = json.loads(response.content) if response.content.strip() else None
+        value = loads_json(response.content)  # orjson when installed
     except (ValueError, RecursionError) as exc:
         snippet = response.content[:100].decode("utf-8", errors="replace")
         err = JSONDecodeError(request.method, request.url, f"invalid JSON: {exc}", snippet)

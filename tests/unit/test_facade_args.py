@@ -78,6 +78,7 @@ def test_custom_headers_accumulate(http: httpops.HTTPFacade) -> None:
     assert http.customHeaders == {"X-A": "3", "X-B": "2"}
 
 
+@pytest.mark.requests_transport  # `responses` mocks requests' adapter
 def test_ids_and_operations(http: httpops.HTTPFacade, mocked: responses.RequestsMock) -> None:
     results: list[tuple[Any, Any]] = []
     first = http.get(URL, lambda d, e: results.append((d, e)))
@@ -93,6 +94,7 @@ def test_cancel_unknown_id(http: httpops.HTTPFacade) -> None:
     assert http.cancel(12345) is False
 
 
+@pytest.mark.requests_transport  # `responses` mocks requests' adapter
 def test_callbacks_are_optional(http: httpops.HTTPFacade, mocked: responses.RequestsMock) -> None:
     http.get(URL)
     http.post(URL, "a=b")

@@ -14,6 +14,10 @@ import responses
 
 import httpops
 
+# `responses` mocks requests' adapter: these check the requests transport's request shapes
+# (tests/transports/test_transport_parity.py checks both transports against real servers).
+pytestmark = pytest.mark.requests_transport
+
 EngineFactory = Callable[..., httpops.Engine]
 URL = "http://api.test/path"
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 import httpops
 from tests.servers import HTTPTestServer
 
 
+@pytest.mark.requests_transport
 def test_a_stalled_download_does_not_hold_up_requests(
     make_engine: Callable[..., httpops.Engine],
     server: HTTPTestServer,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import pytest
+
 import httpops
 from tests.conftest import wait_for
 from tests.servers import HTTPTestServer
@@ -88,6 +90,7 @@ def test_cancel_after_completion_is_queued_changes_nothing(
     assert calls == [httpops.State.DONE]
 
 
+@pytest.mark.requests_transport
 def test_close_cancels_in_flight_work_and_joins_quickly(
     make_engine: EngineFactory, server: HTTPTestServer
 ) -> None:

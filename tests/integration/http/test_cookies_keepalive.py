@@ -6,6 +6,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 import httpops
 from tests.servers import HTTPTestServer
 
@@ -25,6 +27,7 @@ def record_threads(engine: httpops.Engine) -> dict[str, str]:
     return seen
 
 
+@pytest.mark.requests_transport
 def test_cookie_set_on_one_worker_is_sent_by_another(
     make_engine: EngineFactory, server: HTTPTestServer
 ) -> None:
@@ -63,6 +66,7 @@ def test_sequential_requests_reuse_the_connection(
     assert len(server.peer_ports()) <= 2, server.peer_ports()
 
 
+@pytest.mark.requests_transport
 def test_concurrent_requests_reuse_pooled_connections(
     make_engine: EngineFactory, server: HTTPTestServer
 ) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 import httpops
 from httpops._events import Completion, Event, Progress
 from tests.conftest import wait_for
@@ -98,6 +100,7 @@ def test_progress_is_rate_limited_at_the_source(
     assert puts[-1] == ("down", 500000, 500000)
 
 
+@pytest.mark.requests_transport
 def test_with_nobody_listening_the_final_figures_ride_on_the_completion(
     make_engine: EngineFactory, server: HTTPTestServer
 ) -> None:

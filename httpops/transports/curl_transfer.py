@@ -1,0 +1,416 @@
+"""One libcurl transfer: the easy handle's options, its callbacks, its state.
+
+Everything here runs on the curl network thread (``httpops-curl``), inside
+libcurl's callbacks or between ``perform()`` calls, except the reader side
+of :class:`StreamTransfer` (``wait_ready``/``take``), which runs on the worker
+that reads a download's body. pycurl forbids ``getinfo()`` inside a callback,
+so callbacks only record bytes and headers; the loop reads ``getinfo()``
+after a transfer ends.
+
+Option choices mirror the ``requests`` transport (docs/transports.md):
+certificates from the same CA bundle (``CAINFO`` set explicitly), proxies
+from the environment read once (``PROXY`` always set, ``""`` for none),
+redirects only to http/https (libcurl drops ``Authorization`` and ``Cookie``
+headers on a redirect to another host), no ``Expect: 100-continue``, no
+``Content-Type`` unless the request has one, gzip/deflate decoded in C.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import threading
+import urllib.request
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+import certifi
+import pycurl
+import requests
+
+from .._errors import BodyTooLarge, OperationError
+from .._response import Headers
+from .._transport import Request
+
+if TYPE_CHECKING:
+    from .._worker import TaskContext
+    from . import FetchSpec, Job
+
+__all__ = ["FetchTransfer", "HandleFactory", "StreamTransfer", "Transfer"]
+
+_ACCEPT_ENCODING = "gzip, deflate"  # what requests advertises; libcurl decodes in C
+_REDIRECT_PROTOCOLS = pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS
+# A download's reader may fall this far behind before the transfer pauses.
+_HIGH_WATER = 8 * 1024 * 1024
+_LOW_WATER = 2 * 1024 * 1024
+_NO_HEADERS = Headers()
+# Buffered bytes at which a waiting reader is woken at once.
+_WAKE_BYTES = 256 * 1024
+
+
+class HandleFactory:
+    """Settings shared by every handle of one engine: CA bundle, proxies, cookies."""
+
+    def __init__(self, verify: bool | str, http2: bool = False) -> None:
+        self._verify = verify
+        self._http2 = http2
+        self._cainfo = verify if isinstance(verify, str) else certifi.where()
+        # Read once, as the requests transport does (trust_env is off there too).
+        self._env_proxies = urllib.request.getproxies()
+        # One cookie store for every transfer of the engine (libcurl's engine).
+        self.share = pycurl.CurlShare()
+        self.share.setopt(pycurl.SH_SHARE, pycurl.LOCK_DATA_COOKIE)
+        self.share.setopt(pycurl.SH_SHARE, pycurl.LOCK_DATA_DNS)
+        self.share.setopt(pycurl.SH_SHARE, pycurl.LOCK_DATA_SSL_SESSION)
+
+    def close(self) -> None:
+        """Release the shared cookie/DNS/TLS-session store (network thread, at the end)."""
+        self.share.close()
+
+    def proxy_for(self, url: str) -> str:
+        """The proxy for ``url`` from the environment, or "" for none."""
+        if not self._env_proxies:
+            return ""
+        host = urlsplit(url).hostname or ""
+        bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+        if bypass(host, self._env_proxies):
+            return ""
+        return str(self._env_proxies.get(urlsplit(url).scheme, ""))
+
+    def configure(
+        self, curl: pycurl.Curl, request: Request, deadline_ms: int | None, *, share: bool
+    ) -> None:
+        """Set every option of ``curl`` for ``request``.
+
+        ``share`` for a fresh handle: a reset one keeps its share (pycurl
+        refuses to set it twice).
+        """
+        setopt = curl.setopt
+        url = full_url(request)
+        setopt(pycurl.URL, url)
+        setopt(pycurl.NOSIGNAL, 1)
+        if share:
+            setopt(pycurl.SHARE, self.share)
+        setopt(pycurl.COOKIEFILE, "")  # the cookie engine on, nothing read from disk
+        setopt(pycurl.PROTOCOLS, _REDIRECT_PROTOCOLS)
+        setopt(pycurl.FOLLOWLOCATION, 1)
+        setopt(pycurl.MAXREDIRS, request.max_redirects)
+        setopt(pycurl.REDIR_PROTOCOLS, _REDIRECT_PROTOCOLS)
+        setopt(pycurl.ACCEPT_ENCODING, _ACCEPT_ENCODING)
+        setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int(request.connect_timeout * 1000)))
+        if deadline_ms is not None:
+            setopt(pycurl.TIMEOUT_MS, max(1, deadline_ms))
+        setopt(pycurl.PROXY, self.proxy_for(url))
+        setopt(pycurl.CAINFO, self._cainfo)
+        if self._http2:
+            # h2 where TLS offers it (ALPN), HTTP/1.1 otherwise; wait for a
+            # connection that can multiplex rather than open another.
+            setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_2TLS)
+            setopt(pycurl.PIPEWAIT, 1)
+        else:
+            setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
+        if request.verify is False:
+            setopt(pycurl.SSL_VERIFYPEER, 0)
+            setopt(pycurl.SSL_VERIFYHOST, 0)
+        self._method(curl, request)
+        setopt(pycurl.HTTPHEADER, header_lines(request))
+
+    @staticmethod
+    def _method(curl: pycurl.Curl, request: Request) -> None:
+        method, body = request.method, request.body
+        if body is not None:
+            curl.setopt(pycurl.POSTFIELDSIZE_LARGE, len(body))
+            curl.setopt(pycurl.POSTFIELDS, body)  # pycurl keeps a reference
+            if method != "POST":
+                curl.setopt(pycurl.CUSTOMREQUEST, method)
+        elif method == "HEAD":
+            curl.setopt(pycurl.NOBODY, 1)
+        elif method != "GET":
+            curl.setopt(pycurl.CUSTOMREQUEST, method)
+
+
+def full_url(request: Request) -> str:
+    """The URL with its query parameters, normalised as requests does."""
+    url = request.url
+    if not request.params and url.isascii() and " " not in url:
+        return url
+    prepared = requests.PreparedRequest()
+    prepared.prepare_url(url, request.params)
+    return str(prepared.url)
+
+
+def header_lines(request: Request) -> list[bytes]:
+    """``Name: value`` lines; ``Expect:`` and ``Content-Type:`` empty to suppress libcurl's.
+
+    Encoded as Latin-1, as http.client does for the requests transport.
+    """
+    # "Name:" with nothing after it would tell libcurl to drop the header; "Name;" sends it empty.
+    lines = [
+        (f"{name}: {value}" if value.strip() else f"{name};").encode("latin-1")
+        for name, value in request.headers.items()
+    ]
+    lines.append(b"Expect:")
+    if request.body is not None and not any(
+        name.lower() == "content-type" for name in request.headers
+    ):
+        lines.append(b"Content-Type:")
+    return lines
+
+
+class Transfer:
+    """Common state of a transfer: status, headers, timing, its easy handle.
+
+    Thread-safety: the network thread only (callbacks and loop).
+    """
+
+    def __init__(self, request: Request, clock: Callable[[], float]) -> None:
+        self.request = request
+        self.clock = clock
+        self.curl: pycurl.Curl | None = None
+        self.url = request.url
+        self.status = 0
+        self.reason = ""
+        self.headers = _NO_HEADERS
+        self._lines: list[tuple[str, str]] = []
+        self.received = 0
+        self.expected: int | None = None
+        self.started = clock()
+        self.last_io = self.started
+        # Set by a callback that stopped the transfer (e.g. the body limit).
+        self.abort_error: OperationError | None = None
+        self.paused = False
+        self.dropped = False  # taken out by cancel/abort: skip wherever it still waits
+        self.headers_seen = False
+
+    def attach(
+        self, curl: pycurl.Curl, factory: HandleFactory, deadline_ms: int | None, *, share: bool
+    ) -> None:
+        """Configure ``curl`` for this transfer and set its callbacks."""
+        self.curl = curl
+        self.url = self.request.url
+        self.status, self.received, self.expected = 0, 0, None
+        self.started = self.last_io = self.clock()
+        self.abort_error = None
+        self.paused = False
+        factory.configure(curl, self.request, deadline_ms, share=share)
+        curl.setopt(pycurl.HEADERFUNCTION, self.on_header)
+        curl.setopt(pycurl.WRITEFUNCTION, self.on_body)
+
+    def on_header(self, line: bytes) -> None:
+        """libcurl callback: one header line (status lines start a new block)."""
+        self.last_io = self.clock()
+        text = line.decode("latin-1").rstrip("\r\n")
+        if text.startswith("HTTP/"):
+            parts = text.split(" ", 2)
+            self.status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+            self.reason = parts[2] if len(parts) > 2 else ""
+            self._lines = []
+        elif text:
+            if text[0] in " \t" or ":" not in text:
+                return  # obsolete line folding or junk: ignored, as http.client does
+            name, _, value = text.partition(":")
+            self._lines.append((name.strip(), value.strip()))
+        else:
+            self.headers = Headers(self._lines)
+            self._end_of_headers()
+
+    def _end_of_headers(self) -> None:
+        status = self.status
+        location = self.headers.get("Location")
+        if location and 300 <= status < 400 and status != 304:
+            self.url = urljoin(self.url, location)  # libcurl follows it
+            return
+        if status >= 200:
+            self.expected = _length(self.headers)
+            self.headers_seen = True
+            self.headers_done()
+
+    def headers_done(self) -> None:
+        """The final response's headers are complete (overridden)."""
+
+    def on_body(self, data: bytes) -> Any:
+        """libcurl callback: body bytes (overridden)."""
+        raise NotImplementedError
+
+
+def _length(headers: Headers) -> int | None:
+    encoding = headers.get("Content-Encoding", "identity").strip().lower()
+    raw = headers.get("Content-Length")
+    if encoding not in ("", "identity") or raw is None or not raw.strip().isdigit():
+        return None
+    return int(raw)
+
+
+class FetchTransfer(Transfer):
+    """A GET/POST/JSON run entirely on the network thread; the body goes to memory."""
+
+    def __init__(
+        self, job: Job, spec: FetchSpec, ctx: TaskContext, clock: Callable[[], float]
+    ) -> None:
+        super().__init__(spec.request, clock)
+        self.job = job
+        self.spec = spec
+        self.ctx = ctx
+        self.attempt = 0
+        # The body: a single chunk as is (most small bodies), else a BytesIO whose
+        # getvalue() hands its buffer over without a copy -- joining 32 MiB of
+        # chunks at the end would hold the GIL for ~15 ms, a dropped frame.
+        self._first: bytes | None = None
+        self._buffer: io.BytesIO | None = None
+        self.listening = False
+
+    def headers_done(self) -> None:
+        """Refuse a promised length over the limit before any byte is kept."""
+        limit = self.spec.max_body_bytes
+        if self.expected is not None and self.expected > limit:
+            self.abort_error = BodyTooLarge(
+                self.request.method, self.request.url,
+                f"Content-Length {self.expected} exceeds the limit of {limit}",
+            )  # fmt: skip
+
+    def on_body(self, data: bytes) -> Any:
+        """Keep the bytes; stop the transfer (0 consumed) past the body limit."""
+        if self.abort_error is not None:
+            return 0
+        self.last_io = self.clock()
+        received = self.received + len(data)
+        limit = self.spec.max_body_bytes
+        if received > limit:
+            request = self.request
+            self.abort_error = BodyTooLarge(
+                request.method, request.url, f"body exceeds the limit of {limit} bytes"
+            )
+            return 0
+        self.received = received
+        if self._buffer is not None:
+            self._buffer.write(data)
+        elif self._first is None:
+            self._first = data
+        else:
+            self._buffer = io.BytesIO()
+            self._buffer.write(self._first)
+            self._buffer.write(data)
+            self._first = None
+        if self.listening and (self.expected is None or received < self.expected):
+            self.ctx.progress(received, self.expected)
+        return None
+
+    def on_xfer(self, dltotal: int, dlnow: int, ultotal: int, ulnow: int) -> int:
+        """libcurl callback (only when someone listens): upload progress."""
+        if ultotal and not self.received:
+            self.ctx.progress(ulnow, ultotal, "up", final=ulnow >= ultotal)
+        return 0
+
+    def body(self) -> bytes:
+        """The whole body received (no copy)."""
+        if self._buffer is not None:
+            return self._buffer.getvalue()
+        return self._first or b""
+
+    def reset_body(self) -> None:
+        """Forget the body (handed over, or a retry starts afresh)."""
+        self._first = None
+        self._buffer = None
+
+
+class StreamTransfer(Transfer):
+    """A transfer whose body a worker reads (downloads, images) through a buffer.
+
+    The network thread appends body bytes; the worker takes them. Past
+    ``_HIGH_WATER`` unread bytes the transfer pauses (``WRITEFUNC_PAUSE``)
+    until the reader drains it, so memory stays bounded on a slow disk.
+
+    Thread-safety: ``wait_ready``/``take``/``abandon`` on the reading worker;
+    the rest on the network thread. ``_cond`` guards the buffer and the flags.
+    """
+
+    def __init__(self, request: Request, clock: Callable[[], float]) -> None:
+        super().__init__(request, clock)
+        self._cond = threading.Condition()
+        self._chunks: collections.deque[bytes] = collections.deque()
+        self._buffered = 0
+        self.ready = False
+        self.finished = False
+        self.error: OperationError | None = None
+        self._reader_waiting = False
+        # Set by the loop: asks it to resume a paused transfer (any thread).
+        self.request_resume: Callable[[StreamTransfer], None] = lambda t: None
+
+    def headers_done(self) -> None:
+        """The worker may look at status and headers now."""
+        with self._cond:
+            self.ready = True
+            self._cond.notify_all()
+
+    def on_body(self, data: bytes) -> Any:
+        """Hand the bytes to the reader; pause while it is far behind."""
+        self.last_io = self.clock()
+        with self._cond:
+            if self._buffered >= _HIGH_WATER:
+                self.paused = True
+                return pycurl.WRITEFUNC_PAUSE  # libcurl keeps these bytes for later
+            self._chunks.append(data)
+            self._buffered += len(data)
+            self.received += len(data)
+            self.ready = True
+            # Wake the reader for a worthwhile slice only: every wake-up is a GIL
+            # hand-off the host's frame may wait behind. The loop's tick (flush())
+            # wakes it for a trickle.
+            if self._reader_waiting and self._buffered >= _WAKE_BYTES:
+                self._cond.notify()
+        return None
+
+    def flush(self) -> None:
+        """Wake a waiting reader for whatever is buffered (the loop's tick)."""
+        with self._cond:
+            if self._reader_waiting and self._chunks:
+                self._cond.notify()
+
+    def end(self, error: OperationError | None) -> None:
+        """The transfer is over (network thread): wake the reader."""
+        with self._cond:
+            self.finished = True
+            self.ready = True
+            self.error = error
+            self._cond.notify_all()
+
+    def wait_ready(self, slice_seconds: float, alive: Callable[[], bool]) -> None:
+        """Block until the headers are in or the transfer ended (worker)."""
+        with self._cond:
+            while not self.ready and alive():
+                self._cond.wait(slice_seconds)
+
+    def take(self, size: int, slice_seconds: float, alive: Callable[[], bool]) -> bytes:
+        """Up to ``size`` body bytes as soon as some are there; b"" at the end (worker).
+
+        Raises:
+            OperationError: The transfer failed (after the bytes before it).
+        """
+        with self._cond:
+            while not self._chunks and not self.finished and alive():
+                self._reader_waiting = True
+                self._cond.wait(slice_seconds)
+                self._reader_waiting = False
+            if not self._chunks:
+                if self.error is not None:
+                    raise self.error
+                return b""
+            # Coalesce libcurl's small writes into one slice of up to ``size``.
+            parts: list[bytes] = []
+            room = size
+            while self._chunks and room > 0:
+                chunk = self._chunks.popleft()
+                if len(chunk) > room:
+                    self._chunks.appendleft(chunk[room:])
+                    chunk = chunk[:room]
+                parts.append(chunk)
+                room -= len(chunk)
+            data = parts[0] if len(parts) == 1 else b"".join(parts)
+            self._buffered -= len(data)
+            resume = self.paused and self._buffered <= _LOW_WATER
+            if resume:
+                self.paused = False
+        if resume:
+            self.request_resume(self)
+        return data
