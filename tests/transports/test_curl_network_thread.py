@@ -161,7 +161,7 @@ def test_a_stalled_download_does_not_hold_up_requests(
     assert server.wait_for_requests(1)
     op = engine.get_json(server.url("/json"))
     assert op.result(timeout=5) == {"hello": "world", "n": 1}
-    assert not download.done
+    assert not download.done()
     names = sorted(t.name for t in engine.threads())
     assert names == ["httpops-curl", "httpops-download-1"]
     download.cancel()
