@@ -105,7 +105,7 @@ class Engine:
     Args:
         config: Engine settings; defaults to ``Config()``.
         transport: A blocking stream transport for the workers (tests); by
-            default ``Config.transport`` picks one (:mod:`httpops.transports`).
+            default ``Config.transport`` picks one (`httpops.transports`).
         clock: Monotonic clock, injectable for tests.
 
     Use as a context manager, or call [`close`][httpops.Engine.close] when done.

@@ -116,5 +116,5 @@ def test_facade_request_shape(engine_on: EngineFactory, echo_server: HTTPTestSer
     assert engine.run_until_idle(timeout=10)
     headers = {k.lower(): v for k, v in got[0]["headers"].items()}
     assert headers["x-client"] == "otc"
-    assert headers["user-agent"] == f"httpops/{httpops.__version__}"
+    assert headers["user-agent"] == "Mozilla/5.0"  # OTCv8's default agent
     assert headers["content-type"] == "application/json"
