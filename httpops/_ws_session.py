@@ -107,6 +107,20 @@ CANCEL_CLOSE = (1001, "canceled")
 _DIRECT_MAX = 16 * 1024
 
 
+def _decode_json(message: str | bytes) -> Any:
+    """A JSON socket's message decoded; an empty (or whitespace-only) one is None.
+
+    OTCv8 hands an empty message on a JSON socket to ``onMessage`` as ``nil``;
+    deciding it here gives every listener the same message, not an error.
+
+    Raises:
+        ValueError: Not JSON.
+    """
+    if not message.strip():
+        return None
+    return json.loads(message)
+
+
 class End(NamedTuple):
     """How one connection ended."""
 
@@ -534,7 +548,7 @@ class Session(Writer):
                 raise ProtocolFault(1007, error) from None
         if self.json_mode:
             try:
-                message = json.loads(message)
+                message = _decode_json(message)
             except ValueError as exc:
                 text = message if isinstance(message, str) else data.decode("utf-8", "replace")
                 self._queued += 1
