@@ -139,7 +139,8 @@ class Config:
         deadline: Seconds for a whole operation, or None for no deadline.
         user_agent: The ``User-Agent`` header.
         headers: Headers sent with every request (a per-call header wins).
-        max_workers: Worker threads for requests (GET, POST, JSON). Each one
+        max_workers: Worker threads kept for requests (GET, POST, JSON); more
+            start while all are busy, up to ``max_elastic_workers``. Each one
             competes with the host for the GIL while it runs ``requests``'
             Python code, so fewer workers keep frames steadier; four measured
             best for frame times on a 2-core machine (docs/benchmarks.md).

@@ -20,6 +20,7 @@ runs.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -31,14 +32,58 @@ from ._validation import check_callback
 if TYPE_CHECKING:
     from ._engine import Engine
 
-__all__ = ["DownloadFacadeMixin", "otc_path"]
+__all__ = ["DownloadFacadeMixin", "otc_path", "read_regular"]
 
 DownloadCallback = Callable[[Any, Any, "str | None"], Any]
 ImageCallback = Callable[[Any, "str | None"], Any]
 ProgressCallback = Callable[[int, float], Any]
 
+# No symlink, no wait (a FIFO), not inherited; 0 where the platform lacks a flag.
+_READ_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_BINARY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+
+_READ_CHUNK = 1024 * 1024
+
 #: The checksum OTCv8 passes with a failed download: the CRC32 of an empty body.
 EMPTY_CHECKSUM = "00000000"
+
+
+def read_regular(path: str, limit: int) -> bytes | None:
+    """The content of regular file ``path`` if it has at most ``limit`` bytes, else None.
+
+    Opened with ``O_NOFOLLOW | O_NONBLOCK``: a symlink (to ``/dev/zero``, say)
+    is refused, and opening a FIFO returns at once; ``fstat`` then refuses
+    anything but a regular file. At most ``limit + 1`` bytes are read, so a
+    file that grows meanwhile cannot take more memory than that.
+
+    Thread-safety: any thread.
+    """
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except OSError:  # absent, a symlink (ELOOP), or refused
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        chunks: list[bytes] = []
+        left = limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, _READ_CHUNK))  # os.read allocates what it is asked
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return None if left <= 0 else b"".join(chunks)
 
 
 def otc_path(file: object) -> str:
@@ -175,21 +220,23 @@ class DownloadFacadeMixin:
 
         ``path`` is the ``file`` given to `download` (``/downloads/``
         in front is accepted). The file is read here, on the polling
-        thread: meant for the small files scripts read back.
+        thread: meant for the small files scripts read back. So that
+        whatever was put at that name later cannot hang or flood the host,
+        it is opened without following a symlink and without waiting (a
+        FIFO does not block), and read only if it is a regular file of at
+        most ``Config.max_body_bytes``.
 
         Returns:
-            The content, or None if no such download (or it was removed).
+            The content, or None if no such download (or it was removed),
+            or the name is now a symlink, not a regular file, or larger
+            than ``Config.max_body_bytes``.
 
         Thread-safety: the polling thread.
         """
         local = self._local(path) if isinstance(path, str) else None
         if local is None:
             return None
-        try:
-            with open(local, "rb") as f:
-                return f.read()
-        except OSError:
-            return None
+        return read_regular(local, self.engine.config.max_body_bytes)
 
     def downloads(self) -> dict[str, int]:
         """Files downloaded through this facade: OTCv8 path -> size (``g_http.downloads``).

@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._errors import JSONDecodeError
 from ._facade_calls import error_message, lua_callable
 from ._validation import check_callback
 from ._ws_handle import WebSocket, close_message
@@ -129,17 +128,13 @@ class WebSocketFacadeMixin:
                 close_cb(close_message(code, reason), handle.id)
 
         def on_error_event(handle: WebSocket, error: BaseException) -> None:
-            # OTCv8 passes an empty message on a JSON socket to onMessage as nil.
-            if isinstance(error, JSONDecodeError) and not error.snippet.strip():
-                on_message(handle, None)
-            else:
-                on_error(handle, error_message(error))
+            on_error(handle, error_message(error))
 
         handle = self.engine.websocket(
             url,
             on_open=on_open,
             on_message=on_message,
-            on_error=lambda h, e: on_error_event(h, e),
+            on_error=on_error_event,
             on_close=on_close,
             timeout=idle,
             idle_timeout=idle,

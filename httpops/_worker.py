@@ -82,17 +82,21 @@ class WorkerPool:
         # A token is taken by submit() (a job for an idle worker) or by an
         # extra worker that leaves; so tokens never outnumber waiting workers.
         self._idle = threading.Semaphore(0)
-        # Guards _threads, _started, _shut_down, and pairs job puts with token takes.
+        # Guards _threads, _leaving, _started, _shut_down, and pairs job puts with token takes.
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        # Extra workers that left (maybe still in on_exit): they take no job any
+        # more, but shutdown() must still join them (or report them stuck) like
+        # any other worker. Pruned of ended threads when another one leaves.
+        self._leaving: list[threading.Thread] = []
         self._started = 0
         self._shut_down = False
 
     @property
     def threads(self) -> list[threading.Thread]:
-        """The threads started so far. Thread-safety: any thread."""
+        """The pool's threads, with extra ones still leaving. Thread-safety: any thread."""
         with self._lock:
-            return list(self._threads)
+            return self._threads + [t for t in self._leaving if t.is_alive()]
 
     def submit(self, job: Callable[[], None]) -> None:
         """Queue ``job`` for a worker. Thread-safety: any thread."""
@@ -152,7 +156,11 @@ class WorkerPool:
                 or not self._idle.acquire(blocking=False)
             ):
                 return False
-            self._threads.remove(threading.current_thread())
+            me = threading.current_thread()
+            self._threads.remove(me)
+            # Joinable until it has really ended, not just until on_exit returned.
+            self._leaving = [t for t in self._leaving if t.is_alive()]
+            self._leaving.append(me)
         if self._on_exit is not None:
             try:
                 self._on_exit()
@@ -171,8 +179,10 @@ class WorkerPool:
         with self._lock:
             self._shut_down = True
             threads = list(self._threads)
+            leaving = list(self._leaving)  # they take no job: no stop marker
         for _ in threads:
             self._jobs.put(None)  # one stop marker per worker, after queued jobs
+        threads += leaving
         for thread in threads:
             thread.join(max(0.0, deadline - clock()))
         return [t for t in threads if t.is_alive()]

@@ -1,6 +1,7 @@
 """Reconnect: the opt-in policy a WebSocket session follows when its connection is lost (pure).
 
-Also here, `PingClock`: the keep-alive arithmetic of one connection, and
+Also here, `PingClock`: the keep-alive arithmetic of one connection,
+`PauseClock`: how long the reader stood paused for backpressure, and
 `ControlBudget`: how many control frames the reader handles per second.
 
 The session thread asks the reconnect policy two questions and nothing else: *may I
@@ -12,6 +13,7 @@ without sockets, lets it be tested with a table of inputs.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ __all__ = [
     "MIN_BACKOFF",
     "PING",
     "ControlBudget",
+    "PauseClock",
     "PingClock",
     "Reconnect",
 ]
@@ -136,6 +139,45 @@ class Reconnect:
         return isinstance(error, TransportError) and not isinstance(error, TLSError)
 
 
+class PauseClock:
+    """How long the reader has stood paused for backpressure (written by it, read by the writer).
+
+    While our reader is paused, a peer that blocks sending to us stops reading
+    too, and our pong waits unread: neither is a dead peer. The writer uses
+    this to leave such time out of its judgements. Times are ``time.monotonic()``.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # the two fields below change together
+        self._since: float | None = None  # start of the current pause
+        self._before = 0.0  # seconds of the pauses that ended
+        self.resumed_at = 0.0  # when the latest pause ended
+
+    @property
+    def paused(self) -> bool:
+        """Whether the reader is paused now. Thread-safety: any thread."""
+        return self._since is not None
+
+    def pause(self, now: float) -> None:
+        """The reader stops reading. Thread-safety: the reader thread."""
+        with self._lock:
+            self._since = now
+
+    def resume(self, now: float) -> None:
+        """The reader reads again. Thread-safety: the reader thread."""
+        with self._lock:
+            if self._since is not None:
+                self._before += max(0.0, now - self._since)
+                self._since = None
+            self.resumed_at = now
+
+    def total(self, now: float) -> float:
+        """Seconds paused in all, up to ``now`` (grows while paused). Thread-safety: any."""
+        with self._lock:
+            since = self._since
+            return self._before + (0.0 if since is None else max(0.0, now - since))
+
+
 class PingClock:
     """When to ping, and when a missing pong means a dead peer (used by one writer thread)."""
 
@@ -145,29 +187,39 @@ class PingClock:
         now = time.monotonic()
         self.next_ping = None if interval is None else now + interval
         self.sent_at: float | None = None
+        self.paused_at_send = 0.0  # PauseClock.total() when the ping went out
 
-    def check(self, now: float, last_pong: float, paused: bool) -> tuple[Any, float | None]:
+    def check(
+        self, now: float, last_pong: float, pauses: PauseClock | None = None
+    ) -> tuple[Any, float | None]:
         """The job due now (`PING`, `DEAD` or None) and how long to sleep otherwise.
+
+        The pong wait is extended by any time the reader was paused for
+        backpressure since the ping went out (an unread pong is not a dead
+        peer), and suspended while it is paused: the sleep is then None, and
+        the reader wakes the writer when it resumes.
 
         Args:
             now: ``time.monotonic()``.
             last_pong: When the last pong arrived (0.0 for never).
-            paused: Whether the reader is paused for backpressure.
+            pauses: The reader's pauses for backpressure (None: never paused).
         """
         if self.next_ping is None or self.interval is None:
             return None, None
+        paused_total = 0.0 if pauses is None else pauses.total(now)
         if self.sent_at is not None:
             if last_pong >= self.sent_at:
                 self.sent_at = None  # answered
-            elif paused:
-                # The reader is not reading: an unread pong is not a dead peer.
-                self.sent_at, self.next_ping = None, now + self.interval
-            elif now >= self.sent_at + self.timeout:
-                return DEAD, None
+            elif pauses is not None and pauses.paused:
+                return None, None  # not reading: judged once the reader resumes
             else:
-                return None, self.sent_at + self.timeout - now
+                due = self.sent_at + self.timeout + (paused_total - self.paused_at_send)
+                if now >= due:
+                    return DEAD, None
+                return None, due - now
         if now >= self.next_ping:
             self.sent_at, self.next_ping = now, now + self.interval
+            self.paused_at_send = paused_total
             return PING, None
         return None, self.next_ping - now
 

@@ -28,7 +28,10 @@ undelivered bytes, whichever comes first, the reader stops reading -- the
 kernel's TCP buffers and then the server hold the rest -- and resumes when
 the host has drained half of both. Nothing is dropped and memory stays
 bounded (by the byte mark plus one message). While paused the pong judge is
-suspended: an unread pong is not a dead peer.
+suspended (an unread pong is not a dead peer; the wait for a pong is
+extended by any pause), and so is the judge of a stalled write: a normal
+peer blocked sending to us stops reading too. That clock starts again when
+the reader resumes.
 
 Once closing starts (``close()``, cancel, ``Engine.close()``) nobody will
 see another message, so the reader stops waiting for the host and *drops*
@@ -86,7 +89,7 @@ from ._ws_connect import (
 from ._ws_events import WsError, WsMessage, WsOpen
 from ._ws_frames import Reassembler, parse_close, read_frame
 from ._ws_opening import proxy_options
-from ._ws_policy import ControlBudget, Reconnect
+from ._ws_policy import ControlBudget, PauseClock, Reconnect
 from ._ws_writer import CLOSE_TIMEOUT, Outgoing, Writer
 
 if TYPE_CHECKING:
@@ -105,6 +108,20 @@ CANCEL_CLOSE = (1001, "canceled")
 
 #: Largest payload the host thread frames and writes itself (masking costs CPU per byte).
 _DIRECT_MAX = 16 * 1024
+
+
+def _decode_json(message: str | bytes) -> Any:
+    """A JSON socket's message decoded; an empty (or whitespace-only) one is None.
+
+    OTCv8 hands an empty message on a JSON socket to ``onMessage`` as ``nil``;
+    deciding it here gives every listener the same message, not an error.
+
+    Raises:
+        ValueError: Not JSON.
+    """
+    if not message.strip():
+        return None
+    return json.loads(message)
 
 
 class End(NamedTuple):
@@ -184,6 +201,7 @@ class Session(Writer):
         self._delivered_bytes = 0
         self._dropped = 0  # data messages dropped while closing (reader only)
         self._paused = False
+        self._pauses = PauseClock()  # when the reader was paused, for the writer's judgements
         self._resume = threading.Condition(threading.Lock())
         self._last_pong = 0.0  # written by the reader, read by the writer
         self._last_message = 0.0  # reader only: when the last data frame came
@@ -534,7 +552,7 @@ class Session(Writer):
                 raise ProtocolFault(1007, error) from None
         if self.json_mode:
             try:
-                message = json.loads(message)
+                message = _decode_json(message)
             except ValueError as exc:
                 text = message if isinstance(message, str) else data.decode("utf-8", "replace")
                 self._queued += 1
@@ -548,13 +566,19 @@ class Session(Writer):
 
     def _wait_for_drain(self) -> None:
         """Stop reading until the host dispatched half of what is waiting (or we stop)."""
-        with self._resume:
-            self._paused = True
-            try:
-                while not self._drained() and not self._stopping:
-                    self._resume.wait(1.0)  # notified on drain and on stop; 1s is a safety net
-            finally:
-                self._paused = False
+        self._pauses.pause(time.monotonic())
+        try:
+            with self._resume:
+                self._paused = True
+                try:
+                    while not self._drained() and not self._stopping:
+                        self._resume.wait(1.0)  # notified on drain and on stop; 1s: a safety net
+                finally:
+                    self._paused = False
+        finally:
+            self._pauses.resume(time.monotonic())
+            with self._lock:  # a pong judgement the writer put off until now
+                self._wake.notify_all()
 
     def _closed_by_peer(self, ws: AbortableWebSocket, data: bytes) -> End:
         code, reason = parse_close(data, self.url)  # ProtocolFault: answered 1002/1007

@@ -34,7 +34,7 @@ from ._ws_connect import (
     translate,
     write_all,
 )
-from ._ws_policy import DEAD, PING, PingClock
+from ._ws_policy import DEAD, PING, PauseClock, PingClock
 
 __all__ = ["CLOSE_TIMEOUT", "PONG_INTERVAL", "Outgoing", "PeerStalled", "Pong", "Writer"]
 
@@ -87,7 +87,7 @@ class Writer:
     _direct_busy: bool
     _writer_busy: bool
     _writer_held: bool
-    _paused: bool
+    _pauses: PauseClock
     _last_pong: float
     _pong: bytes | None
     _next_pong: float
@@ -131,6 +131,11 @@ class Writer:
         the write's own clock: ``ping_interval + ping_timeout`` without a byte
         taken is a dead peer. Closing, :data:`CLOSE_TIMEOUT` is enough.
 
+        Not while our reader is paused for backpressure (and we are not
+        closing): a normal peer blocked sending to us stops reading, so the
+        stall is ours. The clock starts again when the reader resumes, which
+        gives the peer the time to catch up.
+
         Raises:
             PeerStalled: Give up on this connection.
         """
@@ -138,6 +143,10 @@ class Writer:
             raise ConnectionResetError("the connection is over")
         if self._stopping and seconds >= CLOSE_TIMEOUT:
             raise PeerStalled(ReadTimeout("WS", self.url, f"peer read nothing for {seconds:.1f}s"))
+        pauses = self._pauses
+        if pauses.paused and not self._stopping:
+            return
+        seconds = min(seconds, time.monotonic() - pauses.resumed_at)
         if self.ping_interval is not None and seconds >= self.ping_interval + self.ping_timeout:
             detail = f"peer read nothing and sent no pong for {seconds:.1f}s"
             raise PeerStalled(ReadTimeout("WS", self.url, detail))
@@ -188,7 +197,7 @@ class Writer:
                 if self._close_request is not None and not self._outbox:
                     self._close_sent = True
                     return _CLOSE
-                job, wait = pinger.check(now, self._last_pong, self._paused)
+                job, wait = pinger.check(now, self._last_pong, self._pauses)
                 if job is not None:
                     return job
                 if pong_wait is not None:

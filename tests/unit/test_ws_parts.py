@@ -14,7 +14,7 @@ import httpops
 from httpops._facade_websocket import _callbacks
 from httpops._ws_connect import close_payload, parse_close, translate
 from httpops._ws_handle import close_message
-from httpops._ws_policy import DEAD, PING, PingClock
+from httpops._ws_policy import DEAD, PING, PauseClock, PingClock
 
 URL = "ws://127.0.0.1:9/x"
 EngineFactory = Callable[..., httpops.Engine]
@@ -104,21 +104,26 @@ def test_close_frames_round_trip() -> None:
 
 def test_ping_clock_pings_judges_and_forgives_a_paused_reader() -> None:
     clock = PingClock(interval=1.0, timeout=0.5)
+    pauses = PauseClock()
     start = clock.next_ping - 1.0
-    job, wait = clock.check(start + 0.2, 0.0, False)
+    job, wait = clock.check(start + 0.2, 0.0, pauses)
     assert job is None and wait == pytest.approx(0.8)
-    assert clock.check(start + 1.0, 0.0, False)[0] is PING
-    job, wait = clock.check(start + 1.2, 0.0, False)
+    assert clock.check(start + 1.0, 0.0, pauses)[0] is PING
+    job, wait = clock.check(start + 1.2, 0.0, pauses)
     assert job is None and wait == pytest.approx(0.3)
     # Answered: back to waiting for the next ping.
-    job, wait = clock.check(start + 1.3, start + 1.1, False)
+    job, wait = clock.check(start + 1.3, start + 1.1, pauses)
     assert job is None and wait == pytest.approx(0.7)
-    assert clock.check(start + 2.0, start + 1.1, False)[0] is PING
-    # No pong, but the reader is paused for backpressure: not judged.
-    assert clock.check(start + 2.6, start + 1.1, True)[0] is None
-    assert clock.check(start + 3.6, start + 1.1, False)[0] is PING
-    assert clock.check(start + 4.2, start + 1.1, False)[0] is DEAD
+    assert clock.check(start + 2.0, start + 1.1, pauses)[0] is PING
+    # No pong, but the reader is paused for backpressure: not judged while it lasts ...
+    pauses.pause(start + 2.3)
+    assert clock.check(start + 2.6, start + 1.1, pauses) == (None, None)
+    pauses.resume(start + 2.8)
+    # ... and the wait for the pong is longer by the pause (0.5 s): due at 3.0, not 2.5.
+    job, wait = clock.check(start + 2.9, start + 1.1, pauses)
+    assert job is None and wait == pytest.approx(0.1)
+    assert clock.check(start + 3.0, start + 1.1, pauses)[0] is DEAD
 
 
 def test_no_ping_interval_means_no_pings() -> None:
-    assert PingClock(interval=None, timeout=0.5).check(10**9, 0.0, False) == (None, None)
+    assert PingClock(interval=None, timeout=0.5).check(10**9, 0.0, PauseClock()) == (None, None)
