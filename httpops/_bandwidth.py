@@ -2,8 +2,8 @@
 
 Theory of operation
 -------------------
-A :class:`TokenBucket` holds up to ``burst`` bytes of allowance and refills
-at ``rate`` bytes per second. :meth:`TokenBucket.take` takes what a chunk
+A `TokenBucket` holds up to ``burst`` bytes of allowance and refills
+at ``rate`` bytes per second. `TokenBucket.take` takes what a chunk
 used and returns how long the caller must wait before it may read again:
 the bucket may go into debt, and the debt is paid off by waiting. Several
 downloads sharing one bucket (``Config.max_download_rate``) each queue
@@ -12,7 +12,7 @@ per second; a per-download ``rate_limit=`` is a bucket of its own. The
 buckets are pure (every call takes ``now``), so they are tested with a fake
 clock.
 
-:class:`Throttle` is the worker's side: after each chunk it takes from every
+`Throttle` is the worker's side: after each chunk it takes from every
 bucket that applies and sleeps for the longest wait on the operation's
 cancel event, so a cancel -- and ``Engine.close()``, which cancels -- wakes
 it at once; it never sleeps while holding a lock. The time it spends waiting

@@ -1,7 +1,7 @@
 """The workers' job queue: highest priority first, first in first out within one priority.
 
 A plain heap under a condition, with the ``put``/``get(timeout)`` shape of
-``queue.SimpleQueue`` that :class:`~httpops._worker.WorkerPool` uses. Only
+``queue.SimpleQueue`` that `httpops._worker.WorkerPool` uses. Only
 *queued* jobs are ordered: a job a worker already took runs to its end (no
 preemption). A larger priority runs sooner; the pool's stop markers go in
 with the lowest possible priority, so they come after every queued job.

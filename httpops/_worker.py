@@ -383,9 +383,10 @@ class TaskContext:
         ``final=True`` always reports (the last figure before completion).
         """
         now = self._clock()
+        # Every chunk feeds the meter (cheap), so the speed is bytes over real time.
+        self._speed = self._meter.sample(now, received)
         if not final and now - self._last_report < self._interval:
             return
-        self._speed = self._meter.sample(now, received)
         self._last_report = now
         if final and not self.wants_progress():
             # One event fewer per request: the completion sets these on the op.

@@ -3,9 +3,10 @@
 :class:`PacedServer` runs on :class:`~tests.servers.raw.RawTCPServer` (one
 thread per connection, ``Connection: close``) and answers by path:
 
-* ``/paced/<rate>/<size>`` -- ``size`` bytes with a ``Content-Length``, sent
-  in slices every 10 ms so that the bytes handed to the socket never run
-  ahead of ``rate`` bytes per second since the first body byte. The server
+* ``/paced/<rate>/<size>[/<burst>]`` -- ``size`` bytes with a
+  ``Content-Length``: ``burst`` bytes (default 0) at once with the head, as
+  a throttling server's first write does, then slices every 10 ms so that
+  the rest never runs ahead of ``rate`` bytes per second. The server
   records, per request, when the body started and how many bytes it had
   sent (:meth:`PacedServer.sent`), so a test measures the true rate from the
   server's side too.
@@ -48,6 +49,7 @@ class _Sending:
     def __init__(self) -> None:
         self.started = time.monotonic()
         self.sent = 0
+        self.burst = 0
 
 
 class PacedServer:
@@ -99,13 +101,16 @@ class PacedServer:
             return self._cond.wait_for(lambda: len(self.arrivals) >= count, timeout)
 
     def sent(self, path: str) -> tuple[float, int] | None:
-        """(seconds since the latest body to ``path`` started, bytes sent), or None."""
+        """(seconds since the latest body to ``path`` started, bytes paced since), or None.
+
+        The burst sent with the head is not counted: it took no time.
+        """
         with self._cond:
             bodies = self._sending.get(path)
             if not bodies:
                 return None
             latest = bodies[-1]
-            return time.monotonic() - latest.started, latest.sent
+            return time.monotonic() - latest.started, latest.sent - latest.burst
 
     # -- serving -------------------------------------------------------------------------
 
@@ -118,8 +123,9 @@ class PacedServer:
             self.arrivals.append(path)
             self._cond.notify_all()
         parts = path.strip("/").split("/")
-        if parts[0] == "paced" and len(parts) == 3:
-            self._paced(conn, stop, path, int(parts[1]), int(parts[2]))
+        if parts[0] == "paced" and len(parts) in (3, 4):
+            burst = int(parts[3]) if len(parts) == 4 else 0
+            self._paced(conn, stop, path, int(parts[1]), int(parts[2]), burst)
         elif parts[0] == "fast" and len(parts) == 2:
             body = body_bytes(int(parts[1]))
             conn.sendall(_head(len(body)) + body)
@@ -147,16 +153,24 @@ class PacedServer:
         return False
 
     def _paced(
-        self, conn: socket.socket, stop: threading.Event, path: str, rate: int, size: int
+        self,
+        conn: socket.socket,
+        stop: threading.Event,
+        path: str,
+        rate: int,
+        size: int,
+        burst: int,
     ) -> None:
         body = body_bytes(size)
-        conn.sendall(_head(size))
+        burst = min(burst, size)
+        conn.sendall(_head(size) + body[:burst])
         sending = _Sending()
+        sending.sent = sending.burst = burst
         with self._cond:
             self._sending.setdefault(path, []).append(sending)
         while sending.sent < size and not stop.is_set():
             elapsed = time.monotonic() - sending.started
-            allowed = min(size, int(rate * elapsed))
+            allowed = min(size, burst + int(rate * elapsed))
             if allowed > sending.sent:
                 conn.sendall(body[sending.sent : allowed])
                 with self._cond:
