@@ -62,11 +62,7 @@ def summary_lines(report: DemoReport) -> list[str]:
         *(
             f"patch        {s.label.split(' (')[0].split()[-1]} capped at {human_rate(s.cap)} "
             f"(rate_limit=), priority {s.priority}: "
-            + (
-                f"done {s.latency:.1f} s after it was queued"
-                if s.as_expected
-                else "NOT OK"
-            )
+            + (f"done {s.latency:.1f} s after it was queued" if s.as_expected else "NOT OK")
             for s in capped
         ),
         f"images       {sum(1 for s in images if s.as_expected)} of {len(images)} loaded, "
