@@ -572,7 +572,10 @@ class Engine:
         This is the extension point the download and image modules build on:
         ``work`` runs on a worker, returns an `Outcome` or raises an
         [`OperationError`][httpops.OperationError], and the engine turns either into exactly one
-        completion.
+        completion. ``priority`` orders the queue of its pool (larger
+        first); ``rate_limit`` caps a ``"download"`` in bytes per second.
+        Both are kept on the operation as data (``op.priority``,
+        ``op.rate_limit``) for a transport that schedules on its own.
 
         Raises:
             InvalidCallback, InvalidArgument, EngineClosed: At the call.

@@ -10,7 +10,7 @@ second of body has been seen, and follows a change of rate within a window.
 What arrives in the first ``settle`` seconds after the first byte is the
 head start a server's first write (and the socket buffers) give: it took no
 measurable time, so the window starts after it instead of dividing it by
-almost nothing.
+almost nothing, and until then the speed is 0.0 (not known yet).
 
 Pure: no clock of its own (every call takes ``now``), no threads; one meter
 belongs to one task and is fed on its worker, once per chunk.
@@ -61,6 +61,16 @@ class SpeedMeter:
         self._first = None
         self.speed = 0.0
 
+    def settling(self, now: float) -> bool:
+        """Whether ``now`` is still in the head start (no speed known yet)."""
+        return self._first is None or now - self._first < self._settle
+
+    def average(self, now: float, position: int) -> float:
+        """Bytes per second since :meth:`restart`: a finished transfer's figure
+        when it ended within its head start."""
+        start_time, start_position = self._origin
+        return (position - start_position) / max(now - start_time, 1e-3)
+
     def sample(self, now: float, position: int) -> float:
         """Record that ``position`` bytes were held at ``now``; returns the speed.
 
@@ -73,13 +83,12 @@ class SpeedMeter:
             return self.speed
         if self._first is None and position > self._origin[1]:
             self._first = now
-        if self._first is None or now - self._first < self._settle:
+        if self.settling(now):
             # The head start: the window will begin after it. Until then the
-            # only figure is the bytes since the start over at least `settle`.
+            # rate is not known (0.0): any figure would divide by almost nothing.
             samples.clear()
             samples.append((now, position))
-            start_time, start_position = self._origin
-            self.speed = (position - start_position) / max(now - start_time, self._settle)
+            self.speed = 0.0
             return self.speed
         if len(samples) >= 2 and now - samples[-2][0] < RESOLUTION:
             samples[-1] = (now, position)  # merge: only the anchor and the newest matter

@@ -384,9 +384,12 @@ class TaskContext:
         """
         now = self._clock()
         # Every chunk feeds the meter (cheap), so the speed is bytes over real time.
-        self._speed = self._meter.sample(now, received)
+        meter = self._meter
+        self._speed = meter.sample(now, received)
         if not final and now - self._last_report < self._interval:
             return
+        if final and meter.settling(now):  # all of it came in the head start
+            self._speed = meter.average(now, received)
         self._last_report = now
         if final and not self.wants_progress():
             # One event fewer per request: the completion sets these on the op.
