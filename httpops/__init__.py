@@ -49,7 +49,7 @@ from ._errors import (
 )
 from ._operation import Operation, State
 from ._response import Headers, Response
-from ._scope import Scope
+from ._scope import Scope, ScopeProgress
 from ._version import __version__
 from ._ws_handle import WebSocket
 from ._ws_policy import Reconnect
@@ -87,6 +87,7 @@ __all__ = [
     "Response",
     "Retry",
     "Scope",
+    "ScopeProgress",
     "State",
     "TLSError",
     "TooManyRedirects",

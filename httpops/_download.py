@@ -114,6 +114,8 @@ def start_download(
     headers: Mapping[str, str] | None = None,
     timeout: float | Default = DEFAULT,
     deadline: float | None | Default = DEFAULT,
+    priority: int = 0,
+    rate_limit: int | None = None,
 ) -> Operation:
     """Validate a download at the call and start it on a worker.
 
@@ -130,6 +132,8 @@ def start_download(
         timeout: Connect and stall timeout (default: the config's).
         deadline: Seconds for the whole download (default
             ``Config.download_deadline``, which is None: no deadline).
+        priority: Larger runs sooner among queued downloads (default 0).
+        rate_limit: This download's cap in bytes per second (None: none).
 
     Returns:
         The :class:`Operation`, at once.
@@ -148,7 +152,10 @@ def start_download(
         raise InvalidArgument(f"resume must be True or False, got {resume!r}")
     seconds = config.download_deadline if isinstance(deadline, Default) else deadline
     job = DownloadJob(engine.transport, config, request, target, expected, resume, limit)
-    return engine.start("download", "GET", url, job.run, callback, on_progress, seconds)
+    return engine.start(
+        "download", "GET", url, job.run, callback, on_progress, seconds,
+        priority=priority, rate_limit=rate_limit,
+    )  # fmt: skip
 
 
 def store_as_sent(stream: Stream, request: Request, *, warn: bool = True) -> int | None:

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
+from ._bandwidth import Throttle, TokenBucket, check_rate
 from ._config import DEFAULT, Config, Default
 from ._errors import (
     Canceled,
@@ -35,6 +36,7 @@ from ._errors import (
     ReentrantPollError,
 )
 from ._events import Completion, DoneCallback, Event, Progress
+from ._jobqueue import check_priority
 from ._listeners import ListenerRegistry
 from ._operation import TERMINAL, Operation, OperationCallback, State, percent
 from ._oplog import log_completion
@@ -132,6 +134,9 @@ class Engine:
         self.backend, self.transport = create_transport(self, self.config, transport)
         # One thread for every operation's deadline and low-speed rule (not one per request).
         self._watchdog = Watchdog(clock)
+        # Config.max_download_rate: the allowance every download takes from (_bandwidth).
+        rate = self.config.max_download_rate
+        self._download_bucket = None if rate is None else TokenBucket(rate, clock())
         # Guards _live, _running, _next_id, _closed and every Operation.claim().
         self._lock = threading.Lock()
         self._live: dict[int, Operation] = {}
@@ -192,6 +197,7 @@ class Engine:
         timeout: float | Default = DEFAULT,
         deadline: float | Default | None = DEFAULT,
         raise_for_status: bool = True,
+        priority: int = 0,
     ) -> Operation[Response]:
         """Start a GET; ``op.value`` will be the [`Response`][httpops.Response].
 
@@ -203,6 +209,11 @@ class Engine:
             params: Query parameters.
             timeout: Connect and stall timeout in seconds (default: the config's).
             deadline: Seconds for the whole operation; None for none.
+            priority: Larger runs sooner (default 0). Only the queue is
+                ordered: work already running is not interrupted, and equal
+                priorities run in the order started. A login at 10 jumps
+                ahead of queued background work at 0. The same keyword on
+                every method that starts an operation.
             raise_for_status: True (the default, OTClient's rule): a status
                 >= 400 fails the operation with [`HTTPStatusError`][httpops.HTTPStatusError].
                 False: it is delivered like any other response (for APIs
@@ -219,7 +230,7 @@ class Engine:
         """
         return self._http(
             "get", "GET", url, None, None, callback, on_progress, headers, params, timeout,
-            deadline, want_json=False, raise_for_status=raise_for_status,
+            deadline, want_json=False, raise_for_status=raise_for_status, priority=priority,
         )  # fmt: skip
 
     def get_json(
@@ -233,6 +244,7 @@ class Engine:
         timeout: float | Default = DEFAULT,
         deadline: float | Default | None = DEFAULT,
         raise_for_status: bool = True,
+        priority: int = 0,
     ) -> Operation[Any]:
         """Start a GET whose body is decoded as JSON on the worker.
 
@@ -246,7 +258,7 @@ class Engine:
         headers = {"Accept": _JSON, **check_headers(headers)}
         return self._http(
             "get", "GET", url, None, None, callback, on_progress, headers, params, timeout,
-            deadline, want_json=True, raise_for_status=raise_for_status,
+            deadline, want_json=True, raise_for_status=raise_for_status, priority=priority,
         )  # fmt: skip
 
     def post(
@@ -262,6 +274,7 @@ class Engine:
         timeout: float | Default = DEFAULT,
         deadline: float | Default | None = DEFAULT,
         raise_for_status: bool = True,
+        priority: int = 0,
         redirects: RedirectPolicy = RFC9110,
     ) -> Operation[Response]:
         """Start a POST; ``op.value`` will be the [`Response`][httpops.Response].
@@ -283,7 +296,7 @@ class Engine:
         return self._http(
             "post", "POST", url, body, content_type or kind, callback, on_progress, headers,
             params, timeout, deadline, want_json=False, raise_for_status=raise_for_status,
-            redirects=redirects,
+            redirects=redirects, priority=priority,
         )  # fmt: skip
 
     def post_json(
@@ -298,6 +311,7 @@ class Engine:
         timeout: float | Default = DEFAULT,
         deadline: float | Default | None = DEFAULT,
         raise_for_status: bool = True,
+        priority: int = 0,
         redirects: RedirectPolicy = RFC9110,
     ) -> Operation[Any]:
         """POST ``data`` as JSON and decode the JSON answer on the worker.
@@ -315,6 +329,7 @@ class Engine:
         return self._http(
             "post", "POST", url, body, _JSON, callback, on_progress, headers, params, timeout,
             deadline, want_json=True, raise_for_status=raise_for_status, redirects=redirects,
+            priority=priority,
         )  # fmt: skip
 
     def download(
@@ -330,11 +345,17 @@ class Engine:
         headers: Mapping[str, str] | None = None,
         timeout: float | Default = DEFAULT,
         deadline: float | None | Default = DEFAULT,
+        priority: int = 0,
+        rate_limit: int | None = None,
     ) -> Operation[str]:
         """Download ``url`` to ``file``, streamed to disk and renamed into place when verified.
 
         See `httpops._download` for the full behaviour (temporary file,
-        CRC32 and SHA-256, resume, path confinement).
+        CRC32 and SHA-256, resume, path confinement). ``priority`` as for
+        [`get`][httpops.Engine.get]. ``rate_limit`` caps this download at
+        that many bytes per second (None: no cap of its own; the engine's
+        ``Config.max_download_rate`` applies as well); the time it waits for
+        a cap is left out of the ``low_speed_limit`` rule.
 
         Thread-safety: any thread.
         """
@@ -343,6 +364,7 @@ class Engine:
         return start_download(
             self, url, file, callback, on_progress, sha256=sha256, resume=resume,
             max_bytes=max_bytes, headers=headers, timeout=timeout, deadline=deadline,
+            priority=priority, rate_limit=rate_limit,
         )  # fmt: skip
 
     def download_image(
@@ -352,16 +374,18 @@ class Engine:
         *,
         headers: Mapping[str, str] | None = None,
         timeout: float | Default = DEFAULT,
+        priority: int = 0,
     ) -> Operation[str]:
         """Download an image into the persistent image cache; ``op.path`` is its file.
 
-        See `httpops._images`.
+        See `httpops._images`. ``priority`` as for [`get`][httpops.Engine.get]
+        (callers joining a fetch already queued share its place).
 
         Thread-safety: any thread.
         """
         from ._images import start_image
 
-        return start_image(self, url, callback, headers=headers, timeout=timeout)
+        return start_image(self, url, callback, headers=headers, timeout=timeout, priority=priority)
 
     def websocket(
         self,
@@ -453,6 +477,7 @@ class Engine:
         want_json: bool,
         raise_for_status: bool = True,
         redirects: RedirectPolicy = RFC9110,
+        priority: int = 0,
     ) -> Operation:
         request = self.build_request(
             method, url, headers, params, timeout, body, content_type, redirects=redirects
@@ -477,7 +502,10 @@ class Engine:
                 max_json_bytes=config.max_json_bytes,
             )
 
-        return self.start(kind, method, url, work, callback, on_progress, deadline, fetch=spec)
+        return self.start(
+            kind, method, url, work, callback, on_progress, deadline, fetch=spec,
+            priority=priority,
+        )  # fmt: skip
 
     def build_request(
         self,
@@ -532,6 +560,8 @@ class Engine:
         deadline: float | Default | None = DEFAULT,
         *,
         fetch: FetchSpec | None = None,
+        priority: int = 0,
+        rate_limit: int | None = None,
     ) -> Operation:
         """Register an operation and queue ``work(ctx)`` for a worker.
 
@@ -539,7 +569,10 @@ class Engine:
         ``work`` runs on a worker, returns an `Outcome` or raises an
         [`OperationError`][httpops.OperationError], and the engine turns either into exactly one
         completion. ``fetch`` describes an in-memory HTTP fetch that a
-        network transport may run natively instead of ``work``.
+        network transport may run natively instead of ``work``. ``priority``
+        orders the queue (larger first); ``rate_limit`` caps a ``"download"``
+        in bytes per second. Both are kept on the operation as data
+        (``op.priority``, ``op.rate_limit``) for a transport that schedules on its own.
 
         Raises:
             InvalidCallback, InvalidArgument, EngineClosed: At the call.
@@ -550,16 +583,20 @@ class Engine:
         check_callback("on_progress", on_progress)
         seconds = self.config.deadline if isinstance(deadline, Default) else deadline
         seconds = check_timeout("deadline", seconds)
+        priority, rate_limit = self._check_schedule(priority, rate_limit)
         with self._lock:
             if self._closed:
                 raise EngineClosed(f"engine is closed; cannot start {method} {url}")
             self._next_id += 1
             op = Operation(self, self._next_id, kind, method, url, callback, on_progress)
+            op.priority, op.rate_limit = priority, rate_limit
             self._live[op.id] = op
             # Under the lock, so close() either sees this operation or start()
             # sees the engine closed; a transport never takes the engine lock in submit.
             try:
-                self.backend.submit(Job(op, work, seconds, kind in _DOWNLOAD_KINDS, fetch))
+                self.backend.submit(
+                    Job(op, work, seconds, kind in _DOWNLOAD_KINDS, fetch, priority)
+                )
             except RuntimeError:
                 # No worker could be started: the job stays queued but is
                 # claimed, so it never runs, and the caller gets the error.
@@ -567,6 +604,27 @@ class Engine:
                 del self._live[op.id]
                 raise
         return op
+
+    @staticmethod
+    def _check_schedule(priority: object, rate_limit: object) -> tuple[int, int | None]:
+        """Validate ``priority=`` and ``rate_limit=`` at the call."""
+        try:
+            return check_priority(priority), check_rate("rate_limit", rate_limit)
+        except ValueError as exc:
+            raise InvalidArgument(str(exc)) from None
+
+    def _throttle(self, op: Operation, ctx: TaskContext) -> Throttle | None:
+        """The bandwidth caps a download reads under (None: none apply).
+
+        Only ``download()`` bodies are capped: images, requests and
+        WebSockets are what the game needs now.
+        """
+        if op.kind != "download":
+            return None
+        buckets = [] if op.rate_limit is None else [TokenBucket(op.rate_limit, self.clock())]
+        if self._download_bucket is not None:
+            buckets.append(self._download_bucket)
+        return Throttle(buckets, self.clock, ctx.wait_throttled) if buckets else None
 
     def register(
         self,
@@ -633,6 +691,7 @@ class Engine:
                 op, self.events, self.clock, self.config.progress_interval, deadline, rules
             )
             ctx.commit_hook = lambda: self._commit(op)
+            ctx.throttle = self._throttle(op, ctx)
             listener = _LISTENERS.get(op.kind, _NO_LISTENERS)[1]
             ctx.wants_progress = lambda: (
                 op.on_progress is not None or bool(self.listeners.get(listener))

@@ -88,6 +88,7 @@ def start_image(
     *,
     headers: Mapping[str, str] | None = None,
     timeout: float | Default = DEFAULT,
+    priority: int = 0,
 ) -> Operation:
     """Validate an image request at the call and start (or join, or serve) it.
 
@@ -100,6 +101,7 @@ def start_image(
     Thread-safety: any thread.
     """
     check_callback("callback", callback)
+    priority = engine._check_schedule(priority, None)[0]
     request = engine.build_request("GET", url, identity_headers(headers), None, timeout)
     # Per-call headers (credentials, most often) are part of the cache key: such a
     # request never shares a fetch or an entry with a caller whose headers differ.
@@ -108,7 +110,7 @@ def start_image(
         service = _services.get(engine)
         if service is None:
             service = _services[engine] = ImageService(engine)
-    return service.request(request, callback, key)
+    return service.request(request, callback, key, priority)
 
 
 class _Flight:
@@ -160,7 +162,11 @@ class ImageService:
     # -- the caller's side ----------------------------------------------------------------
 
     def request(
-        self, request: Request, callback: OperationCallback | None, key: str | None = None
+        self,
+        request: Request,
+        callback: OperationCallback | None,
+        key: str | None = None,
+        priority: int = 0,
     ) -> Operation:
         """Serve, join or start the fetch of ``request.url`` (see the module docstring).
 
@@ -173,6 +179,7 @@ class ImageService:
         engine, url = self._engine(), request.url
         key = cache_key(url) if key is None else key
         op = engine.register("image", "GET", url, callback)
+        op.priority = priority
         with self._lock:
             flight = self._flights.get(key)
             known = self._known.get(key)
@@ -195,7 +202,7 @@ class ImageService:
                 "image-fetch", "GET", url, lambda ctx: self._fetch(ctx, request, flight),
                 callback=lambda fetch_op: self._fetch_ended(flight, fetch_op),
                 on_progress=lambda fetch_op: self._mirror(flight, fetch_op),
-                deadline=engine.config.image_deadline,
+                deadline=engine.config.image_deadline, priority=priority,
             )  # fmt: skip
         except BaseException:
             self._settle(flight, Canceled("GET", url, "engine closed before the fetch started"))

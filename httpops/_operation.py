@@ -170,6 +170,8 @@ class Operation(Generic[T]):
         value: The result: the Response, decoded JSON, or a download's path.
         path: A download's final path.
         checksum: A download's CRC32, as 8 lowercase hex digits.
+        priority: Its place in the queue: larger runs sooner (default 0).
+        rate_limit: A download's own cap in bytes per second, or None.
     """
 
     __slots__ = (
@@ -188,7 +190,9 @@ class Operation(Generic[T]):
         "method",
         "on_progress",
         "path",
+        "priority",
         "progress",
+        "rate_limit",
         "received",
         "response",
         "speed",
@@ -227,6 +231,9 @@ class Operation(Generic[T]):
         self.value: T = None  # type: ignore[assignment]
         self.path: str | None = None
         self.checksum: str | None = None
+        # Scheduling data, set by the engine at the start (transports read them).
+        self.priority = 0
+        self.rate_limit: int | None = None
         # Set when cancel is requested: workers poll it between chunks.
         self._cancel_event = threading.Event()
         # True once a completion has been enqueued (guarded by the engine lock).

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from ._bandwidth import read_size
 from ._config import Retry
 from ._errors import (
     BodyTooLarge,
@@ -261,6 +262,9 @@ def pump(
         )
     stop = ctx.check if check is None else check
     ctx.restart_speed(received)
+    throttle = ctx.throttle
+    if throttle is not None:  # a capped download reads in small, evenly paced steps
+        chunk_size = read_size(chunk_size, throttle.rates)
     ctx.active_stream = stream
     try:
         while True:
@@ -284,6 +288,8 @@ def pump(
             on_chunk(data)
             if total is None or received < total:  # else the final report follows at once
                 ctx.progress(received, total)
+            if throttle is not None:
+                throttle.pace(len(data))  # wakes at once on cancel or close
     finally:
         ctx.active_stream = None
 

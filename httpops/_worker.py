@@ -15,19 +15,19 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ._bandwidth import Throttle
 from ._errors import Canceled, DeadlineExceeded, OperationError, ReadTimeout
 from ._events import Progress
+from ._jobqueue import LAST, PriorityJobs
 from ._operation import Operation, percent
 from ._queue import EventQueue
+from ._speed import SpeedMeter
 from ._transport import Stream
 from ._watchdog import TimeRules
 
 __all__ = ["TaskContext", "WorkerPool"]
 
 log = logging.getLogger("httpops")
-
-# Weight of the newest sample in the smoothed speed (exponential moving average).
-_SPEED_SMOOTHING = 0.3
 
 #: Seconds an extra (elastic) worker waits for a job before it exits.
 ELASTIC_IDLE_EXIT = 5.0
@@ -51,7 +51,7 @@ def lower_thread_priority(niceness: int) -> None:
 
 
 class WorkerPool:
-    """A bounded pool of named daemon threads that run jobs in FIFO order.
+    """A bounded pool of named daemon threads; queued jobs run by priority, then FIFO.
 
     Threads start lazily, one per submitted job while none is idle, up to
     ``max_workers``. With ``elastic_cap`` above ``max_workers`` the pool is
@@ -77,7 +77,8 @@ class WorkerPool:
         self._on_exit = on_exit
         self._name_prefix = name_prefix
         self._niceness = niceness
-        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        # Highest priority first, FIFO within one priority (see _jobqueue).
+        self._jobs = PriorityJobs()
         # Counts workers waiting for a job, so submit() knows whether to start one.
         # A token is taken by submit() (a job for an idle worker) or by an
         # extra worker that leaves; so tokens never outnumber waiting workers.
@@ -98,12 +99,15 @@ class WorkerPool:
         with self._lock:
             return self._threads + [t for t in self._leaving if t.is_alive()]
 
-    def submit(self, job: Callable[[], None]) -> None:
-        """Queue ``job`` for a worker. Thread-safety: any thread."""
+    def submit(self, job: Callable[[], None], priority: int = 0) -> None:
+        """Queue ``job`` for a worker; queued jobs of a larger ``priority`` run first.
+
+        Thread-safety: any thread.
+        """
         with self._lock:
             if self._shut_down:
                 raise RuntimeError("worker pool is shut down")
-            self._jobs.put(job)
+            self._jobs.put(job, priority)
             if self._idle.acquire(blocking=False) or len(self._threads) >= self._cap:
                 return
             self._started += 1
@@ -181,7 +185,7 @@ class WorkerPool:
             threads = list(self._threads)
             leaving = list(self._leaving)  # they take no job: no stop marker
         for _ in threads:
-            self._jobs.put(None)  # one stop marker per worker, after queued jobs
+            self._jobs.put(None, LAST)  # one stop marker per worker, after queued jobs
         threads += leaving
         for thread in threads:
             thread.join(max(0.0, deadline - clock()))
@@ -216,6 +220,11 @@ class TaskContext:
         self.rules = rules or TimeRules(deadline)
         self._window_start = self._started
         self._window_bytes = 0
+        # Seconds held back by our own bandwidth cap when the window started.
+        self._window_held = 0.0
+        # Set by the engine for a rate-limited download: paces its reads (see
+        # _bandwidth); the low-speed rule leaves out the time it held them back.
+        self.throttle: Throttle | None = None
         # Body bytes moved, received and uploaded, over every attempt (the
         # low-speed rule's measure); _uploaded is the current upload's figure.
         self.moved = 0
@@ -227,8 +236,9 @@ class TaskContext:
         # Set once the task ended, so the watchdog drops it.
         self.finished = False
         self._last_report = -float("inf")
-        self._last_sample_time = self._started
-        self._last_sample_bytes = 0
+        # Bytes over the last second of real time (see _speed): right from the start.
+        self._meter = SpeedMeter()
+        self._meter.restart(self._started)
         self._speed = 0.0
         # The response being read, so cancel/close can break a blocked read.
         self.active_stream: Stream | None = None
@@ -310,8 +320,14 @@ class TaskContext:
                 self.restart_window()
             low = self._window_start + rules.low_speed_time
             if now >= low:
+                # Time our own bandwidth cap held the reads back is not the
+                # server's slowness: the window counts only the time left.
+                held = self._held_back(now) - self._window_held
+                active = now - self._window_start - held
+                if active < rules.low_speed_time:
+                    return self._next_inspection(now + rules.low_speed_time - active)
                 moved = self.moved
-                rate = (moved - self._window_bytes) / max(now - self._window_start, 1e-9)
+                rate = (moved - self._window_bytes) / max(active, 1e-9)
                 if rate < rules.low_speed_limit:
                     self.stop_error = ReadTimeout(
                         self.op.method, self.op.url,
@@ -321,9 +337,27 @@ class TaskContext:
                     self.abort()
                     return None
                 self._window_start, self._window_bytes = now, moved
+                self._window_held = self._held_back(now)
                 low = now + rules.low_speed_time
+        return self._next_inspection(low)
+
+    def _next_inspection(self, low: float | None) -> float | None:
         candidates = [t for t in (self._deadline_at, low) if t is not None]
         return min(candidates) if candidates else None
+
+    def _held_back(self, now: float) -> float:
+        throttle = self.throttle
+        return 0.0 if throttle is None else throttle.held_back(now)
+
+    def wait_throttled(self, seconds: float) -> bool:
+        """Wait ``seconds`` for the bandwidth cap; wakes at once on cancel or close.
+
+        Never past the deadline. Returns True if woken by a cancel.
+        """
+        remaining = self.remaining()
+        if remaining is not None:
+            seconds = min(seconds, max(remaining, 0.0))
+        return self.op.wait_canceled(seconds)
 
     def sleep(self, seconds: float) -> None:
         """Sleep on the worker, waking early on cancel; then :meth:`check`."""
@@ -342,12 +376,13 @@ class TaskContext:
 
     def restart_window(self) -> None:
         """Start a fresh low-speed window now (after a backoff: a new attempt)."""
-        self._window_start, self._window_bytes = self._clock(), self.moved
+        now = self._clock()
+        self._window_start, self._window_bytes = now, self.moved
+        self._window_held = self._held_back(now)
 
     def restart_speed(self, received: int = 0) -> None:
         """Start measuring speed afresh (a new attempt, or a resumed body)."""
-        self._last_sample_time = self._clock()
-        self._last_sample_bytes = received
+        self._meter.restart(self._clock(), received)
         self._speed = 0.0
 
     def progress(
@@ -358,18 +393,13 @@ class TaskContext:
         ``final=True`` always reports (the last figure before completion).
         """
         now = self._clock()
+        # Every chunk feeds the meter (cheap), so the speed is bytes over real time.
+        meter = self._meter
+        self._speed = meter.sample(now, received)
         if not final and now - self._last_report < self._interval:
             return
-        elapsed = now - self._last_sample_time
-        if elapsed > 0:
-            rate = (received - self._last_sample_bytes) / elapsed
-            self._speed = (
-                rate
-                if self._speed == 0.0
-                else (_SPEED_SMOOTHING * rate + (1 - _SPEED_SMOOTHING) * self._speed)
-            )
-            self._last_sample_time = now
-            self._last_sample_bytes = received
+        if final and meter.settling(now):  # all of it came in the head start
+            self._speed = meter.average(now, received)
         self._last_report = now
         if final and not self.wants_progress():
             # One event fewer per request: the completion sets these on the op.

@@ -46,6 +46,8 @@ def private_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             patch.setenv(name, str(home / name.lower()))
         assert os.path.expanduser("~") == str(home)
         yield home
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On the curl transport, leave out tests of the requests transport's worker model."""
     if os.environ.get("HTTPOPS_TRANSPORT", "").strip().lower() != "curl":

@@ -177,7 +177,8 @@ def build_parser(prog: str = "python -m httpops.demo") -> argparse.ArgumentParse
         prog=prog,
         description=(
             "Run a 60 Hz game loop against an embedded server on 127.0.0.1: JSON GETs "
-            "and POSTs, throttled downloads with progress bars, images with cache hits, "
+            "and POSTs, throttled downloads with progress bars, a background patch capped "
+            "by rate_limit= at a low priority and a login at a high one, images with cache hits, "
             "a WebSocket chat, one deliberate failure, one cancel and a scene switch "
             "whose scope cancels its work, with live frame-time p50/p99/max. Every "
             "callback runs on the loop's thread. Exit code 0 when every expected result "

@@ -37,6 +37,7 @@ import httpops
 from .server import file_bytes
 from .shots import DemoReport, Shot
 from .stats import Samples
+from .summary import human_rate
 
 __all__ = ["DemoGame", "PlainView", "View"]
 
@@ -49,6 +50,11 @@ CHAT_LINES = ("hello everyone", "any news from the east?", "see you in the dunge
 #: Files downloaded (sizes as the server spells them) and the one that is canceled.
 DOWNLOADS = (("1m", 1 << 20), ("2m", 2 << 20), ("4m", 4 << 20))
 CANCELED_DOWNLOAD = ("8m", 8 << 20)
+#: The background "patch": capped on our side (rate_limit=), queued at a low priority.
+PATCH_DOWNLOAD = ("1m", 1 << 20)
+PATCH_PRIORITY = -1
+#: The login that jumps ahead of queued background work.
+LOGIN_PRIORITY = 10
 IMAGES = (1, 2, 3, 4)
 
 
@@ -188,6 +194,10 @@ class DemoGame:
         add(0.08, self.start_doomed_download)
         for n, (name, size) in enumerate(DOWNLOADS):
             add(0.1 + 0.05 * n, functools.partial(self.download, name, size))
+        # After the four download workers are taken: the patch queues, and 4m,
+        # started later at priority 0, still goes before it.
+        add(0.16, self.start_patch)
+        add(0.12, self.login)
         add(0.12, lambda: self.get_json("/api/fail", expect="error", expect_error=FAIL_PHRASE))
         add(0.2, lambda: self.get_json("/api/slow?delay=0.3"))
         add(0.3, self.cancel_download)
@@ -270,6 +280,48 @@ class DemoGame:
 
         shot.op_id = self.http.download(url, f"demo-{name}.bin", finished, progressed)
         return shot
+
+    def start_patch(self) -> None:
+        """A background download capped by ``rate_limit=`` and queued at a low priority.
+
+        The server sends it at full speed: the cap is ours, applied on the
+        worker. At ``priority=-1`` it waits behind the other downloads that
+        queue for the four download workers, even ones started after it.
+        """
+        name, size = PATCH_DOWNLOAD
+        cap = self._rate(size, 0.4)
+        label = f"patch {name} (rate_limit, priority {PATCH_PRIORITY})"
+        shot = self._shot(label, kind="download", size=size, priority=PATCH_PRIORITY, cap=cap)
+
+        def finished(op: httpops.Operation) -> None:
+            shot.checksum, shot.path = op.checksum or "", op.path or ""
+            err = _err(op)
+            shot.progress = 100.0 if err is None else shot.progress
+            want = self._expected_crc.get(size)
+            if err is None and want is not None and op.checksum != want:
+                err = f"checksum {op.checksum} != expected {want}"
+            self._land(shot, err, f"{os.path.basename(shot.path)} crc32={op.checksum}")
+
+        def progressed(op: httpops.Operation) -> None:
+            if shot.progress is None:
+                waited = self.clock() - shot.fired_at
+                self.say(f"#{shot.op_id:<3} {shot.label.split(' (')[0]} started after "
+                         f"{waited * 1000:.0f} ms in the queue")  # fmt: skip
+            shot.progress, shot.speed = op.progress or 0.0, op.speed
+
+        shot.op_id = self.http.engine.download(
+            f"{self.base_url}/files/{name}", "demo-patch.bin", finished, progressed,
+            priority=PATCH_PRIORITY, rate_limit=cap,
+        ).id  # fmt: skip
+        self.say(f"#{shot.op_id:<3} queued {label} at {human_rate(cap)}")
+
+    def login(self) -> None:
+        """A login POST at a high priority: it never waits behind queued background work."""
+        shot = self._shot(f"login (priority {LOGIN_PRIORITY})", priority=LOGIN_PRIORITY)
+        shot.op_id = self.http.engine.post_json(
+            f"{self.base_url}/api/echo", {"login": "knight"},
+            lambda op: self._land(shot, _err(op), _short(op.value)), priority=LOGIN_PRIORITY,
+        ).id  # fmt: skip
 
     def start_doomed_download(self) -> None:
         """A big, slow download that :meth:`cancel_download` cancels part-way."""

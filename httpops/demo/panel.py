@@ -4,7 +4,7 @@
 a second, on the loop's thread (``auto_refresh=False``: no drawing thread
 competes with the loop for the GIL): the moving sprite, frame-time
 p50/p99/max and a sparkline of the last frames, a progress bar per download
-with its speed, the images, the chat, and the latest log lines.
+with its speed, its rate cap and priority, the images, the chat, and the latest log lines.
 
 It needs ``rich`` (the ``demo`` extra); the plain view and the summary do not.
 """
@@ -136,7 +136,7 @@ class RichView:
     @staticmethod
     def _downloads(shots: Sequence[Shot]) -> Table:
         table = Table(title=None, expand=False, box=None, padding=(0, 1))
-        for column in ("download", "", "%", "speed", "state"):
+        for column in ("download", "", "%", "speed", "cap", "prio", "state"):
             table.add_column(column)
         for shot in shots:
             if shot.kind != "download":
@@ -147,6 +147,8 @@ class RichView:
                 ProgressBar(total=100.0, completed=progress, width=30),
                 f"{progress:5.1f}",
                 human_rate(shot.speed),
+                human_rate(shot.cap) if shot.cap else "-",
+                f"{shot.priority:+d}" if shot.priority else "0",
                 Text(shot.state, style=_STYLE[shot.state]),
             )
         return table

@@ -27,7 +27,8 @@ class Shot:
 
     Downloads also carry ``size``, ``progress`` (0-100 or None), ``speed``
     (bytes/s), ``checksum`` and ``path`` (images too); the WebSocket conversation counts
-    ``messages`` and wants at least ``want_messages``.
+    ``messages`` and wants at least ``want_messages``. ``priority`` is the
+    operation's ``priority=`` and ``cap`` a download's ``rate_limit=`` (0: none).
     """
 
     label: str
@@ -50,6 +51,8 @@ class Shot:
     path: str = ""
     messages: int = 0
     want_messages: int = 0
+    priority: int = 0
+    cap: int = 0
 
     @property
     def landed(self) -> bool:

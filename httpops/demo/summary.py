@@ -36,7 +36,8 @@ def summary_lines(report: DemoReport) -> list[str]:
     on_loop = sum(1 for s in landed if s.on_loop_thread)
     fps = report.frames / report.elapsed if report.elapsed > 0 else 0.0
     period = 1.0 / report.fps
-    downloads = [s for s in shots if s.kind == "download" and s.expect == "ok"]
+    downloads = [s for s in shots if s.kind == "download" and s.expect == "ok" and not s.cap]
+    capped = [s for s in shots if s.kind == "download" and s.cap]
     images = [s for s in shots if s.kind == "image"]
     cached = sum(1 for s in images if s.label.endswith("(cache)") and s.as_expected)
     chat = next((s for s in shots if s.kind == "websocket"), None)
@@ -58,6 +59,12 @@ def summary_lines(report: DemoReport) -> list[str]:
             if s.landed and s.latency > 0
         )
         + " (average)",
+        *(
+            f"patch        {s.label.split(' (')[0].split()[-1]} capped at {human_rate(s.cap)} "
+            f"(rate_limit=), priority {s.priority}: "
+            + (f"done {s.latency:.1f} s after it was queued" if s.as_expected else "NOT OK")
+            for s in capped
+        ),
         f"images       {sum(1 for s in images if s.as_expected)} of {len(images)} loaded, "
         f"{cached} from the cache"
         + ("" if report.image_requests is None else f" (server saw {report.image_requests})"),

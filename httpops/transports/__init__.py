@@ -98,6 +98,7 @@ class Job:
         deadline: Seconds for the whole operation (None: none).
         download: Runs on the download pool (downloads, images).
         fetch: Set for an in-memory HTTP fetch a transport may run natively.
+        priority: Queued jobs of a larger priority start first (FIFO within one).
     """
 
     op: Operation
@@ -105,6 +106,7 @@ class Job:
     deadline: float | None
     download: bool = False
     fetch: FetchSpec | None = None
+    priority: int = 0
 
 
 class Host(Protocol):

@@ -51,7 +51,7 @@ class WorkerTransport:
     def submit(self, job: Job) -> None:
         """Queue ``job`` on its pool. Thread-safety: any thread."""
         pool = self.download_pool if job.download else self.pool
-        pool.submit(lambda: self.execute(job))
+        pool.submit(lambda: self.execute(job), job.priority)
 
     def execute(self, job: Job) -> None:
         """Run ``job.work`` on this worker thread and complete its operation.

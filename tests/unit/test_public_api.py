@@ -38,6 +38,7 @@ EXPECTED = [
     "Response",
     "Retry",
     "Scope",
+    "ScopeProgress",
     "State",
     "TLSError",
     "TooManyRedirects",
