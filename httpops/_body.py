@@ -31,7 +31,7 @@ from typing import IO, Any
 from ._errors import InvalidArgument
 from ._validation import encode_json
 
-__all__ = ["BodySource", "encode_body", "multipart", "file_body"]
+__all__ = ["BodySource", "encode_body", "file_body", "multipart"]
 
 _FORM = "application/x-www-form-urlencoded"
 _JSON = "application/json"
@@ -282,7 +282,7 @@ def multipart(fields: object, files: object, boundary: str | None = None) -> Bod
         _check_name(name, "files field name")
         filename, content_type, content = _file_part(name, value)
         head = (
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; "
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
             f'filename="{_quote_filename(filename)}"\r\nContent-Type: {content_type}\r\n\r\n'
         )
         segments += [head.encode("utf-8"), content, b"\r\n"]

@@ -21,7 +21,7 @@ from http.cookiejar import Cookie, CookieJar, CookiePolicy, MozillaCookieJar
 
 from ._errors import InvalidArgument
 
-__all__ = ["CookieView", "NO_COOKIES"]
+__all__ = ["NO_COOKIES", "CookieView"]
 
 
 class _RefuseAll(CookiePolicy):
@@ -65,7 +65,8 @@ class CookieView:
     """
 
     def __init__(self, jar: CookieJar | None) -> None:
-        self._jar = jar if jar is not None and jar.get_policy() is not NO_COOKIES else None
+        policy = getattr(jar, "_policy", None)  # CookieJar keeps it there (no getter in typeshed)
+        self._jar = jar if jar is not None and policy is not NO_COOKIES else None
         self._lock = threading.Lock()  # one save/load at a time
 
     @property
@@ -87,7 +88,9 @@ class CookieView:
     def __contains__(self, name: object) -> bool:
         return any(cookie.name == name for cookie in self)
 
-    def get(self, name: str, default: str | None = None, *, domain: str | None = None) -> str | None:
+    def get(
+        self, name: str, default: str | None = None, *, domain: str | None = None
+    ) -> str | None:
         """The value of the cookie ``name`` (the first found; narrow with ``domain``)."""
         for cookie in self:
             if cookie.name == name and (domain is None or cookie.domain.lstrip(".") == domain):
@@ -115,12 +118,13 @@ class CookieView:
                 raise InvalidArgument(f"cookie {what} must be a str without ';', CR, LF or NUL")
         if not name or not domain:
             raise InvalidArgument("cookie name and domain must not be empty")
-        jar.set_cookie(
-            Cookie(
-                0, name, value, None, False, domain, False, domain.startswith("."),
-                path, True, secure, expires, expires is None, None, None, {},
-            )  # fmt: skip
-        )
+        # version, name, value, port, port given, domain, domain given, domain dot,
+        # path, path given, secure, expires, discard, comment, comment url, rest
+        cookie = Cookie(
+            0, name, value, None, False, domain, False, domain.startswith("."),
+            path, True, secure, expires, expires is None, None, None, {},
+        )  # fmt: skip
+        jar.set_cookie(cookie)
 
     def clear(self, domain: str | None = None) -> None:
         """Forget every cookie, or those of ``domain``."""
@@ -166,4 +170,8 @@ class CookieView:
         return self._jar
 
     def __repr__(self) -> str:
-        return f"<httpops.CookieView {len(self)} cookie(s)>" if self.enabled else "<httpops.CookieView off>"
+        return (
+            f"<httpops.CookieView {len(self)} cookie(s)>"
+            if self.enabled
+            else "<httpops.CookieView off>"
+        )

@@ -573,7 +573,7 @@ class Engine(MethodsMixin):
 
     @property
     def cookies(self) -> CookieView:
-        """The engine's cookie jar: read, set, clear, save and load ([`CookieView`][httpops.CookieView]).
+        """The engine's cookies: read, set, clear, save, load ([`CookieView`][httpops.CookieView]).
 
         Empty and storing nothing with ``Config(cookies=False)``.
 
