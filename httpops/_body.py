@@ -232,7 +232,9 @@ def _file_part(field: str, value: object) -> tuple[str, str, _Segment]:
     if isinstance(value, tuple):
         if len(value) not in (2, 3):
             raise InvalidArgument(f"{what}: a tuple must be (filename, data[, content_type])")
-        filename = _check_name(value[0], f"{what} filename")
+        filename = value[0]
+        if not isinstance(filename, str) or not filename or "\0" in filename:
+            raise InvalidArgument(f"{what}: the filename must be a non-empty str without NUL")
         data = value[1]
         if len(value) == 3:
             content_type = value[2]
