@@ -150,8 +150,10 @@ def test_missing_file_and_text_mode_file_rejected(engine: httpops.Engine, tmp_pa
 def test_non_seekable_file_object_rejected(engine: httpops.Engine) -> None:
     read_end, write_end = os.pipe()
     try:
-        with open(read_end, "rb", buffering=0) as pipe:
-            with pytest.raises(httpops.InvalidArgument, match="seekable"):
-                engine.put("http://127.0.0.1:1/", pipe)
+        with (
+            open(read_end, "rb", buffering=0) as pipe,
+            pytest.raises(httpops.InvalidArgument, match="seekable"),
+        ):
+            engine.put("http://127.0.0.1:1/", pipe)
     finally:
         os.close(write_end)
