@@ -10,6 +10,7 @@ Routes (any method):
   ``/redirect307``          drain the body, answer 307 to ``/sink``.
   ``/flaky/<key>/<n>``      spool, then answer 503 the first ``n`` times per key.
   ``/slow-read``            read the body slowly (1 KiB every 20 ms) -- for cancel tests.
+  ``/redirect-to?url=U[&cookie=C]``  302 to ``U`` (setting cookie ``C`` if given).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from ._base import JOIN_TIMEOUT, LocalServer
 
@@ -89,7 +91,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         summary = self._spool(delay=0.02, block=1024) if slow else self._spool()
         with self.server.lock:
             self.server.summaries.append(summary)
-        if parts == ["redirect307"]:
+        query = dict(parse_qsl(urlsplit(self.path).query))
+        if parts == ["redirect-to"]:
+            headers = [("Location", query["url"])]
+            if "cookie" in query:
+                headers.append(("Set-Cookie", query["cookie"] + "; Path=/"))
+            self._answer(302, summary, tuple(headers))
+        elif parts == ["redirect307"]:
             self._answer(307, summary, (("Location", "/sink"),))
         elif parts[0] == "flaky" and len(parts) == 3:
             with self.server.lock:
