@@ -1,4 +1,4 @@
-"""Per-call auth=, Config(proxies=...), engine.cookies and Config(cookies=False) (issue 11 item 3)."""
+"""Per-call auth=, Config(proxies=...), engine.cookies, Config(cookies=False) (issue 11 item 3)."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def test_secrets_stay_out_of_repr() -> None:
 def test_bad_auth_is_rejected_at_the_call(engine: httpops.Engine, auth: object, match: str) -> None:
     with pytest.raises(httpops.InvalidArgument, match=match):
         engine.get("http://127.0.0.1:1/", auth=auth)  # type: ignore[arg-type]
-    with pytest.raises(httpops.InvalidArgument, match="Bearer|token"):
+    with pytest.raises(httpops.InvalidArgument, match=r"Bearer|token"):
         httpops.BearerAuth("a\r\nX: y")
     assert engine.operations == {}
 
