@@ -152,7 +152,7 @@ def test_bad_method_is_rejected_at_the_call(engine: httpops.Engine, method: obje
 
 def test_bad_retry_and_json_combination_rejected(engine: httpops.Engine) -> None:
     with pytest.raises(httpops.InvalidArgument, match="retry"):
-        engine.put("http://127.0.0.1:1/", retry=3)  # type: ignore[typeddict-item]
+        engine.put("http://127.0.0.1:1/", retry=3)  # type: ignore[arg-type]
     with pytest.raises(httpops.InvalidArgument, match="json="):
         engine.request("POST", "http://127.0.0.1:1/", data=b"x", json={})
     assert engine.operations == {}
