@@ -487,11 +487,9 @@ class Engine(MethodsMixin):
         if not isinstance(retry, Default) and retry is not None and not isinstance(retry, Retry):
             raise InvalidArgument(f"retry must be a httpops.Retry or None, got {retry!r}")
         request = self.build_request(
-            method, url, headers, params, timeout, body, content_type, redirects=redirects
-        )
-        request = dataclasses.replace(
-            request, retry=self.config.retry if isinstance(retry, Default) else retry
-        )
+            method, url, headers, params, timeout, body, content_type, redirects=redirects,
+            retry=retry,
+        )  # fmt: skip
         if raise_for_status is not True:
             if raise_for_status is not False:
                 raise InvalidArgument(f"raise_for_status must be a bool, got {raise_for_status!r}")
@@ -528,6 +526,7 @@ class Engine(MethodsMixin):
         content_type: str | None = None,
         *,
         redirects: RedirectPolicy = RFC9110,
+        retry: Retry | None | Default = DEFAULT,
     ) -> Request:
         """Validate per-call arguments and merge them with the config into a Request.
 
@@ -557,7 +556,7 @@ class Engine(MethodsMixin):
             verify=config.tls_verify,
             max_redirects=config.max_redirects,
             redirects=redirects,
-            retry=config.retry,
+            retry=config.retry if isinstance(retry, Default) else retry,
             proxies=self._proxies_for(url),
         )
 
