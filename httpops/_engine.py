@@ -24,12 +24,9 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
-from urllib.parse import urlsplit
 
-from ._auth import auth_header
 from ._body import _NO_JSON, BodySource, encode_body
 from ._config import DEFAULT, Config, Default, Retry
-from ._cookie_view import CookieView
 from ._errors import (
     Canceled,
     EngineClosed,
@@ -39,7 +36,7 @@ from ._errors import (
 )
 from ._events import Completion, DoneCallback, Event, Progress
 from ._listeners import ListenerRegistry
-from ._methods import FilesArg, MethodsMixin
+from ._methods import FilesArg, MethodsMixin, check_retry, proxies_for, with_auth
 from ._operation import TERMINAL, Operation, OperationCallback, State, percent
 from ._oplog import log_completion
 from ._queue import EventQueue
@@ -478,14 +475,7 @@ class Engine(MethodsMixin):
         auth: object = None,
         retry: Retry | None | Default = DEFAULT,
     ) -> Operation:
-        authorization = auth_header(auth)
-        if authorization is not None:  # auth= wins over an Authorization header, as in requests
-            headers = {
-                **{k: v for k, v in check_headers(headers).items() if k.lower() != "authorization"},
-                "Authorization": authorization,
-            }
-        if not isinstance(retry, Default) and retry is not None and not isinstance(retry, Retry):
-            raise InvalidArgument(f"retry must be a httpops.Retry or None, got {retry!r}")
+        headers = with_auth(headers, auth)
         request = self.build_request(
             method, url, headers, params, timeout, body, content_type, redirects=redirects,
             retry=retry,
@@ -556,29 +546,9 @@ class Engine(MethodsMixin):
             verify=config.tls_verify,
             max_redirects=config.max_redirects,
             redirects=redirects,
-            retry=config.retry if isinstance(retry, Default) else retry,
-            proxies=self._proxies_for(url),
+            retry=check_retry(config.retry, retry),
+            proxies=proxies_for(self.proxies, url),
         )
-
-    def _proxies_for(self, url: str) -> dict[str, str]:
-        """The proxies for ``url`` (none when the bypass list names its host)."""
-        proxies = self.proxies
-        if not proxies:
-            return {}
-        bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
-        if "no" in proxies and bypass(urlsplit(url).hostname or "", proxies):
-            return {}
-        return {k: v for k, v in proxies.items() if k in ("http", "https")}
-
-    @property
-    def cookies(self) -> CookieView:
-        """The engine's cookies: read, set, clear, save, load ([`CookieView`][httpops.CookieView]).
-
-        Empty and storing nothing with ``Config(cookies=False)``.
-
-        Thread-safety: any thread.
-        """
-        return CookieView(getattr(self.transport, "cookies", None))
 
     def start(
         self,

@@ -16,11 +16,15 @@ POST and PATCH only with ``Retry(retry_non_idempotent=True)``.
 from __future__ import annotations
 
 import re
+import urllib.request
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypedDict
+from urllib.parse import urlsplit
 
+from ._auth import auth_header
 from ._body import _NO_JSON, encode_body
 from ._config import DEFAULT, Default, Retry
+from ._cookie_view import CookieView
 from ._errors import InvalidArgument
 from ._operation import Operation, OperationCallback
 from ._redirects import RFC9110, RedirectPolicy
@@ -33,7 +37,7 @@ if TYPE_CHECKING:
     from ._auth import Auth
     from ._callbacks import JSONCallback, ResponseCallback
 
-__all__ = ["MethodsMixin", "check_method"]
+__all__ = ["MethodsMixin", "check_method", "check_retry", "proxies_for", "with_auth"]
 
 _JSON = "application/json"
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -76,6 +80,34 @@ def check_method(method: object) -> str:
     return method
 
 
+def check_retry(default: Retry | None, retry: object) -> Retry | None:
+    """The retry policy of a call: ``default`` (the config's) unless ``retry`` is given."""
+    if isinstance(retry, Default):
+        return default
+    if retry is not None and not isinstance(retry, Retry):
+        raise InvalidArgument(f"retry must be a httpops.Retry or None, got {retry!r}")
+    return retry
+
+
+def with_auth(headers: Mapping[str, str] | None, auth: object) -> Mapping[str, str] | None:
+    """``headers`` with the ``Authorization`` of ``auth`` (it wins, as in requests)."""
+    authorization = auth_header(auth)
+    if authorization is None:
+        return headers
+    kept = {k: v for k, v in check_headers(headers).items() if k.lower() != "authorization"}
+    return {**kept, "Authorization": authorization}
+
+
+def proxies_for(proxies: Mapping[str, str], url: str) -> dict[str, str]:
+    """The proxies for ``url``: none when the ``no`` list names its host."""
+    if not proxies:
+        return {}
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+    if "no" in proxies and bypass(urlsplit(url).hostname or "", proxies):
+        return {}
+    return {k: v for k, v in proxies.items() if k in ("http", "https")}
+
+
 def _kind(method: str) -> str:
     # GET and POST keep their listeners (on_get, on_post); the rest are "request".
     return {"GET": "get", "POST": "post"}.get(method, "request")
@@ -85,6 +117,7 @@ class MethodsMixin:
     """``request``/``request_json`` and the method shortcuts of [`Engine`][httpops.Engine]."""
 
     if TYPE_CHECKING:
+        transport: Any
 
         def _http(
             self,
@@ -106,6 +139,16 @@ class MethodsMixin:
             auth: object = None,
             retry: Retry | None | Default = DEFAULT,
         ) -> Operation: ...
+
+    @property
+    def cookies(self) -> CookieView:
+        """The engine's cookies: read, set, clear, save, load ([`CookieView`][httpops.CookieView]).
+
+        Empty and storing nothing with ``Config(cookies=False)``.
+
+        Thread-safety: any thread.
+        """
+        return CookieView(getattr(self.transport, "cookies", None))
 
     def request(
         self,
