@@ -202,3 +202,14 @@ def test_cancel_stops_a_slow_upload_and_closes_the_file(
     assert engine.wait(op, timeout=10)
     assert op.cancelled()
     assert wait_for(lambda: _open_fds_to(dump) == [], timeout=10)
+
+
+def test_the_deadline_holds_while_the_body_is_sent(
+    engine: httpops.Engine, upload: UploadServer, dump: Path
+) -> None:
+    # The sink reads 50 KiB/s: the 4 MiB body would take 80 s.
+    op = engine.put(upload.url("/slow-read"), dump, deadline=0.5)
+    assert engine.wait(op, timeout=10)
+    assert isinstance(op.error, httpops.DeadlineExceeded), op.error
+    assert "PUT" in str(op.error)
+    assert wait_for(lambda: _open_fds_to(dump) == [], timeout=10)
