@@ -16,7 +16,9 @@ Quick start::
 import typing as _typing
 
 from ._as_completed import as_completed
+from ._auth import BasicAuth, BearerAuth
 from ._config import DEFAULT, Config, Retry
+from ._cookie_view import CookieView
 from ._default import close_default_engine, default_engine, poll
 from ._engine import Engine
 from ._errors import (
@@ -58,6 +60,8 @@ from .facade import HTTP, HTTPFacade, g_http
 __all__ = [
     "DEFAULT",
     "HTTP",
+    "BasicAuth",
+    "BearerAuth",
     "BodyTooLarge",
     "Canceled",
     "ChecksumMismatch",
@@ -65,6 +69,7 @@ __all__ = [
     "ConnectError",
     "ConnectTimeout",
     "ConnectionDropped",
+    "CookieView",
     "DeadlineExceeded",
     "Engine",
     "EngineClosed",

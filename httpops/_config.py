@@ -101,6 +101,25 @@ def backoff_delay(base: float, cap: float, jitter: float, attempt: int, rand: fl
 StrPath: TypeAlias = "str | os.PathLike[str]"
 
 
+_PROXY_KEYS = ("http", "https", "no")
+
+
+def _check_proxies(proxies: object) -> dict[str, str]:
+    """Validate ``Config.proxies``: scheme -> proxy URL, plus ``no`` (hosts to bypass)."""
+    if not isinstance(proxies, Mapping):
+        raise InvalidArgument(f"proxies must be a dict or None, got {type(proxies).__name__}")
+    out: dict[str, str] = {}
+    for key, value in proxies.items():
+        if key not in _PROXY_KEYS:
+            raise InvalidArgument(f"proxies: unknown key {key!r} (use 'http', 'https', 'no')")
+        if not isinstance(value, str):
+            raise InvalidArgument(f"proxies[{key!r}] must be a str, got {value!r}")
+        if key != "no" and "://" not in value:
+            raise InvalidArgument(f"proxies[{key!r}] must be a URL like http://host:3128")
+        out[key] = value
+    return out
+
+
 def default_downloads_dir() -> str:
     """``<user data dir>/downloads``: the platform's place for an application's files.
 
@@ -212,6 +231,12 @@ class Config:
             so a patcher leaves bandwidth for the game. Requests, images and
             WebSockets are not capped. Time a download waits for this cap (or
             its own ``rate_limit=``) does not count for ``low_speed_limit``.
+        proxies: Proxies by scheme, e.g. ``{"https": "http://proxy:3128",
+            "no": "localhost,.lan"}`` (keys ``http``, ``https``, ``no``).
+            None (the default): the environment's ``*_proxy`` variables,
+            read once when the engine is created; ``{}``: no proxy at all.
+        cookies: Keep a cookie jar shared by every request of the engine
+            (``engine.cookies``). False: no jar -- no cookie is stored or sent.
     """
 
     connect_timeout: float = 10.0
@@ -251,6 +276,9 @@ class Config:
     http2: bool = False
     # Bandwidth cap shared by every download (issue 11 item 4).
     max_download_rate: int | None = None
+    # Per-engine proxies and the cookie switch (issue 11 item 3).
+    proxies: Mapping[str, str] | None = None
+    cookies: bool = True
 
     def __post_init__(self) -> None:
         if self.transport not in ("auto", "requests", "curl"):
@@ -319,6 +347,10 @@ class Config:
         _check_positive_int("max_elastic_workers", self.max_elastic_workers, minimum=0)
         if self.max_download_rate is not None:
             _check_positive_int("max_download_rate", self.max_download_rate)
+        if self.proxies is not None:
+            object.__setattr__(self, "proxies", MappingProxyType(_check_proxies(self.proxies)))
+        if not isinstance(self.cookies, bool):
+            raise InvalidArgument(f"cookies must be True or False, got {self.cookies!r}")
 
     @property
     def tls_verify(self) -> bool | str:

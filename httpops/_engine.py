@@ -24,10 +24,11 @@ import urllib.request
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from ._bandwidth import Throttle, TokenBucket, check_rate
-from ._config import DEFAULT, Config, Default
+from ._body import _NO_JSON, BodySource, encode_body
+from ._config import DEFAULT, Config, Default, Retry
 from ._errors import (
     Canceled,
     EngineClosed,
@@ -38,6 +39,7 @@ from ._errors import (
 from ._events import Completion, DoneCallback, Event, Progress
 from ._jobqueue import check_priority
 from ._listeners import ListenerRegistry
+from ._methods import FilesArg, MethodsMixin, check_retry, proxies_for, with_auth
 from ._operation import TERMINAL, Operation, OperationCallback, State, percent
 from ._oplog import log_completion
 from ._queue import EventQueue
@@ -62,6 +64,7 @@ from .transports import create as create_transport
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
+    from ._auth import Auth
     from ._callbacks import (
         JSONCallback,
         Listeners,
@@ -82,7 +85,6 @@ log = logging.getLogger("httpops")
 Work = Callable[[TaskContext], Outcome]
 Handler = Callable[[Any], None]
 
-_FORM = "application/x-www-form-urlencoded"
 # wait()/run_until_idle(): how long to let completions gather while several
 # operations are in flight (measured: about 10% more small GETs per second).
 _GATHER_SECONDS = 0.001
@@ -101,7 +103,7 @@ _DOWNLOAD_KINDS = frozenset({"download", "image", "image-fetch"})
 _JSON = "application/json"
 
 
-class Engine:
+class Engine(MethodsMixin):
     """Non-blocking HTTP for a host that polls: workers do I/O, ``poll()`` runs callbacks.
 
     Args:
@@ -125,8 +127,12 @@ class Engine:
         self.config = config or Config()
         self.config.log_insecure()
         self.clock = clock
-        # Proxy variables, read once (as the requests transport does): WebSockets use them.
-        self.proxies: dict[str, str] = urllib.request.getproxies()
+        # Config(proxies=...), else the proxy variables read once; every request and
+        # WebSocket uses them (Request.proxies).
+        configured = self.config.proxies
+        self.proxies: dict[str, str] = (
+            urllib.request.getproxies() if configured is None else dict(configured)
+        )
         self.events = EventQueue()
         self.listeners = ListenerRegistry()
         # backend runs jobs (worker pools or the curl network thread); transport
@@ -198,6 +204,8 @@ class Engine:
         deadline: float | Default | None = DEFAULT,
         raise_for_status: bool = True,
         priority: int = 0,
+        auth: Auth | None = None,
+        retry: Retry | None | Default = DEFAULT,
     ) -> Operation[Response]:
         """Start a GET; ``op.value`` will be the [`Response`][httpops.Response].
 
@@ -219,6 +227,9 @@ class Engine:
                 False: it is delivered like any other response (for APIs
                 that answer 404/409 with a useful body); check
                 ``response.ok`` or call ``response.raise_for_status()``.
+            auth: ``(user, password)``, [`BasicAuth`][httpops.BasicAuth] or
+                [`BearerAuth`][httpops.BearerAuth] (see [`request`][httpops.Engine.request]).
+            retry: This call's [`Retry`][httpops.Retry] (None: none; default: the config's).
 
         Returns:
             The [`Operation`][httpops.Operation], at once.
@@ -231,6 +242,7 @@ class Engine:
         return self._http(
             "get", "GET", url, None, None, callback, on_progress, headers, params, timeout,
             deadline, want_json=False, raise_for_status=raise_for_status, priority=priority,
+            auth=auth, retry=retry,
         )  # fmt: skip
 
     def get_json(
@@ -245,6 +257,8 @@ class Engine:
         deadline: float | Default | None = DEFAULT,
         raise_for_status: bool = True,
         priority: int = 0,
+        auth: Auth | None = None,
+        retry: Retry | None | Default = DEFAULT,
     ) -> Operation[Any]:
         """Start a GET whose body is decoded as JSON on the worker.
 
@@ -259,14 +273,17 @@ class Engine:
         return self._http(
             "get", "GET", url, None, None, callback, on_progress, headers, params, timeout,
             deadline, want_json=True, raise_for_status=raise_for_status, priority=priority,
+            auth=auth, retry=retry,
         )  # fmt: skip
 
     def post(
         self,
         url: str,
-        data: str | bytes | dict[str, Any] | list[Any] | None = None,
+        data: str | bytes | dict[str, Any] | list[Any] | os.PathLike[str] | BinaryIO | None = None,
         callback: ResponseCallback | None = None,
         *,
+        json: Any = _NO_JSON,
+        files: FilesArg = None,
         content_type: str | None = None,
         on_progress: ResponseCallback | None = None,
         headers: Mapping[str, str] | None = None,
@@ -276,13 +293,20 @@ class Engine:
         raise_for_status: bool = True,
         priority: int = 0,
         redirects: RedirectPolicy = RFC9110,
+        auth: Auth | None = None,
+        retry: Retry | None | Default = DEFAULT,
     ) -> Operation[Response]:
         """Start a POST; ``op.value`` will be the [`Response`][httpops.Response].
 
         ``data`` is sent as given: ``bytes`` as-is, ``str`` UTF-8 encoded as a
         form body (``application/x-www-form-urlencoded``, as OTClient does),
-        a dict or list as JSON. ``content_type`` overrides the type.
+        a dict or list as JSON, a ``pathlib.Path`` or open binary file
+        streamed from disk; ``json=`` sends any value as JSON; ``files=`` a
+        multipart form with ``data`` as its fields (see
+        [`request`][httpops.Engine.request]). ``content_type`` overrides the type.
         ``on_progress`` reports the upload, then the response body.
+        ``auth``/``retry`` as for ``request`` (a POST is retried only with
+        ``Retry(retry_non_idempotent=True)``).
         ``redirects`` is how a redirect treats the method and body (RFC 9110
         by default; the HTTP facade passes OTClient's http -> https rule, see
         `httpops._redirects`).
@@ -292,11 +316,11 @@ class Engine:
 
         Thread-safety: any thread.
         """
-        body, kind = self._encode_body(data)
+        body, kind = encode_body("POST", data, files, json)
         return self._http(
             "post", "POST", url, body, content_type or kind, callback, on_progress, headers,
             params, timeout, deadline, want_json=False, raise_for_status=raise_for_status,
-            redirects=redirects, priority=priority,
+            redirects=redirects, priority=priority, auth=auth, retry=retry,
         )  # fmt: skip
 
     def post_json(
@@ -313,6 +337,8 @@ class Engine:
         raise_for_status: bool = True,
         priority: int = 0,
         redirects: RedirectPolicy = RFC9110,
+        auth: Auth | None = None,
+        retry: Retry | None | Default = DEFAULT,
     ) -> Operation[Any]:
         """POST ``data`` as JSON and decode the JSON answer on the worker.
 
@@ -329,7 +355,7 @@ class Engine:
         return self._http(
             "post", "POST", url, body, _JSON, callback, on_progress, headers, params, timeout,
             deadline, want_json=True, raise_for_status=raise_for_status, redirects=redirects,
-            priority=priority,
+            priority=priority, auth=auth, retry=retry,
         )  # fmt: skip
 
     def download(
@@ -446,26 +472,12 @@ class Engine:
             idle_timeout=idle_timeout,
         )  # fmt: skip
 
-    @staticmethod
-    def _encode_body(data: object) -> tuple[bytes | None, str | None]:
-        if data is None:
-            return b"", None
-        if isinstance(data, bytes):
-            return data, None
-        if isinstance(data, str):
-            return data.encode("utf-8"), _FORM
-        if isinstance(data, (dict, list)):
-            return encode_json(data), _JSON
-        raise InvalidArgument(
-            f"data must be str, bytes, dict, list or None, got {type(data).__name__}"
-        )
-
     def _http(
         self,
         kind: str,
         method: str,
         url: str,
-        body: bytes | None,
+        body: bytes | BodySource | None,
         content_type: str | None,
         callback: OperationCallback | None,
         on_progress: OperationCallback | None,
@@ -478,29 +490,37 @@ class Engine:
         raise_for_status: bool = True,
         redirects: RedirectPolicy = RFC9110,
         priority: int = 0,
+        auth: object = None,
+        retry: Retry | None | Default = DEFAULT,
     ) -> Operation:
+        headers = with_auth(headers, auth)
         request = self.build_request(
-            method, url, headers, params, timeout, body, content_type, redirects=redirects
-        )
+            method, url, headers, params, timeout, body, content_type, redirects=redirects,
+            retry=retry,
+        )  # fmt: skip
         if raise_for_status is not True:
             if raise_for_status is not False:
                 raise InvalidArgument(f"raise_for_status must be a bool, got {raise_for_status!r}")
             request = dataclasses.replace(request, raise_for_status=False)
         config = self.config
-        spec = FetchSpec(request, want_json, config.retry, config.max_body_bytes)
+        spec = FetchSpec(request, want_json, request.retry, config.max_body_bytes)
 
         def work(ctx: TaskContext) -> Outcome:
-            return fetch(
-                ctx,
-                self.transport,
-                request,
-                retry=config.retry,
-                max_body_bytes=config.max_body_bytes,
-                chunk_size=config.chunk_size,
-                want_json=want_json,
-                clock=self.clock,
-                max_json_bytes=config.max_json_bytes,
-            )
+            try:
+                return fetch(
+                    ctx,
+                    self.transport,
+                    request,
+                    retry=request.retry,
+                    max_body_bytes=config.max_body_bytes,
+                    chunk_size=config.chunk_size,
+                    want_json=want_json,
+                    clock=self.clock,
+                    max_json_bytes=config.max_json_bytes,
+                )
+            finally:
+                if isinstance(request.body, BodySource):
+                    request.body.close()  # the files it opened, whatever happened
 
         return self.start(
             kind, method, url, work, callback, on_progress, deadline, fetch=spec,
@@ -514,10 +534,11 @@ class Engine:
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         timeout: float | Default = DEFAULT,
-        body: bytes | None = None,
+        body: bytes | BodySource | None = None,
         content_type: str | None = None,
         *,
         redirects: RedirectPolicy = RFC9110,
+        retry: Retry | None | Default = DEFAULT,
     ) -> Request:
         """Validate per-call arguments and merge them with the config into a Request.
 
@@ -547,6 +568,8 @@ class Engine:
             verify=config.tls_verify,
             max_redirects=config.max_redirects,
             redirects=redirects,
+            retry=check_retry(config.retry, retry),
+            proxies=proxies_for(self.proxies, url),
         )
 
     def start(

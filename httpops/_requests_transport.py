@@ -34,6 +34,8 @@ import requests.structures
 import urllib3.connection
 import urllib3.exceptions
 
+from ._body import BodySource
+from ._cookie_view import NO_COOKIES
 from ._cookies import BoundedCookieJar
 from ._errors import (
     ConnectError,
@@ -57,9 +59,10 @@ log = logging.getLogger("httpops")
 class RequestsTransport:
     """Transport over ``requests``: a session per worker thread, one cookie jar."""
 
-    def __init__(self, pool_maxsize: int = 10) -> None:
+    def __init__(self, pool_maxsize: int = 10, *, cookies: bool = True) -> None:
         # Bounded (per domain, in total, per cookie) and shared, never copied per request.
-        self.cookies = BoundedCookieJar()
+        # cookies=False: a policy that refuses every cookie (no jar in effect).
+        self.cookies = BoundedCookieJar(None if cookies else NO_COOKIES)
         self._pool_maxsize = pool_maxsize
         self._local = threading.local()
         # Guards _sessions, the list close() walks.
@@ -125,7 +128,7 @@ class RequestsTransport:
             cookies=cookies,
             hooks=session.hooks,
         )
-        if isinstance(body, _ProgressBody):
+        if isinstance(body, (_ProgressBody, _SourceBody)):
             # requests rewinds a body on a 307/308 only if it knows where it started.
             prepared._body_position = 0  # type: ignore[attr-defined]
         return prepared
@@ -147,8 +150,14 @@ class RequestsTransport:
         if isinstance(session, _RedirectingSession):
             session.redirect_policy = request.redirects
         body: Any = request.body
-        if body is not None and on_upload is not None:
+        if isinstance(body, BodySource):
+            body.rewind()  # each attempt (a retry) sends the body from its first byte
+            body = _SourceBody(body, on_upload, request)
+        elif body is not None and on_upload is not None:
             body = _ProgressBody(body, on_upload)
+        proxies = request.proxies
+        if proxies is None:
+            proxies = self._proxies_for(request.url) or {}
         _IN_USE.begin(canceled)
         try:
             resp = session.send(
@@ -156,7 +165,7 @@ class RequestsTransport:
                 timeout=(request.connect_timeout, request.read_timeout),
                 verify=request.verify,
                 cert=None,
-                proxies=self._proxies_for(request.url) or {},
+                proxies=dict(proxies),
                 stream=True,
                 allow_redirects=True,
             )
@@ -437,6 +446,46 @@ class _ProgressBody:
         if end > start:
             self._on_upload(end, len(self._data))
         return bytes(self._data[start:end])
+
+
+class _SourceBody:
+    """A [`BodySource`][httpops._body.BodySource] as requests sends a file: in blocks.
+
+    ``read``/``__len__`` and no ``__iter__``: requests sends a Content-Length
+    and urllib3 reads blocks of 16 KiB, so a 200 MB file is never in memory.
+    ``seek(0)`` rewinds it for a 307/308 redirect. A file that cannot be read
+    becomes the operation's error (requests' ``OSError`` is translated).
+    """
+
+    def __init__(
+        self, source: BodySource, on_upload: UploadProgress | None, request: Request
+    ) -> None:
+        self._source = source
+        self._on_upload = on_upload
+        self._request = request
+
+    def __len__(self) -> int:
+        return self._source.length
+
+    def tell(self) -> int:
+        return self._source.position
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if offset == 0 and whence == 0:
+            self._source.rewind()
+        return self._source.position
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            data = self._source.read(size)
+        except OSError as exc:  # not a network fault: never retried, named as what it is
+            request = self._request
+            raise OperationError(
+                request.method, request.url, f"cannot read the request body: {exc}"
+            ) from exc
+        if data and self._on_upload is not None:
+            self._on_upload(self._source.position, self._source.length)
+        return data
 
 
 class RequestsStream:

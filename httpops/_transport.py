@@ -11,12 +11,16 @@ which the engine may call from any thread to break a blocked read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ._redirects import RFC9110, RedirectPolicy
 from ._response import Headers
+
+if TYPE_CHECKING:
+    from ._body import BodySource
+    from ._config import Retry
 
 __all__ = ["Request", "Stream", "Transport", "UploadProgress"]
 
@@ -33,7 +37,10 @@ class Request:
         url: Absolute http(s) URL, already validated.
         headers: Headers to send (merged from config, per-call and facade).
         params: Query parameters to append.
-        body: Request body, or None.
+        body: Request body: bytes held in memory, a
+            [`BodySource`][httpops._body.BodySource] to stream (a file on disk, a
+            multipart form: ``length``, ``read(n)``, ``rewind()`` before each
+            attempt, ``close()`` when the operation ends), or None.
         connect_timeout: Seconds to connect.
         read_timeout: Seconds without a byte before giving up.
         verify: True, False, or a CA bundle path.
@@ -42,19 +49,27 @@ class Request:
             (judged by :func:`httpops._transfer.fetch`, not by transports).
         redirects: How a redirect changes the method and body
             (:mod:`httpops._redirects`; every transport applies it).
+        retry: The retry policy of this request (per call, else the
+            config's; None: no retries). Applied by the fetch loop.
+        proxies: Proxy URL by scheme (``{"http": ..., "https": ...}``)
+            for this URL, the bypass list already applied; empty for a
+            direct connection. None: the transport's own choice (the
+            environment's, read once).
     """
 
     method: str
     url: str
     headers: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] | None = None
-    body: bytes | None = None
+    body: bytes | BodySource | None = None
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
     verify: bool | str = True
     max_redirects: int = 10
     raise_for_status: bool = True
     redirects: RedirectPolicy = RFC9110
+    retry: Retry | None = None
+    proxies: Mapping[str, str] | None = None
 
 
 class Stream(Protocol):

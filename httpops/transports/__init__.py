@@ -264,6 +264,6 @@ def create(
     from .._requests_transport import RequestsTransport
 
     stream: Any = custom or RequestsTransport(
-        pool_maxsize=config.max_workers + config.max_download_workers
+        pool_maxsize=config.max_workers + config.max_download_workers, cookies=config.cookies
     )
     return WorkerTransport(host, config, getattr(stream, "release_thread", None)), stream

@@ -9,6 +9,8 @@ import httpops
 EXPECTED = [
     "DEFAULT",
     "HTTP",
+    "BasicAuth",
+    "BearerAuth",
     "BodyTooLarge",
     "Canceled",
     "ChecksumMismatch",
@@ -16,6 +18,7 @@ EXPECTED = [
     "ConnectError",
     "ConnectTimeout",
     "ConnectionDropped",
+    "CookieView",
     "DeadlineExceeded",
     "Engine",
     "EngineClosed",
