@@ -30,7 +30,7 @@ import traceback
 import httpops
 from httpops._cookies import COOKIES_TOTAL
 from soak.accounting import Snapshot, peak_rss_mib, rss_mib, settle
-from soak.workload import Servers, Workload, make_config, temp_root
+from soak.workload import FLOOD_CLOSE_BOUND, Servers, Workload, make_config, temp_root
 
 TICK = 0.002  # seconds the host sleeps between frames when nothing is ready
 IN_FLIGHT = 96
@@ -60,12 +60,13 @@ def run(workload: Workload, seconds: float, max_ops: int) -> float:
             housekeeping_at += 1.0
         workload.top_up(IN_FLIGHT, budget=16)
         workload.tend_sockets(WS_POOL, closing=False)
+        workload.tend_flood(closing=False)
         workload.cancel_due(time.monotonic())
         if engine.poll(budget=0.004) == 0:
             engine.events.wait_nonempty(TICK)
     ran = time.monotonic() - started
     drain_until = time.monotonic() + 30.0
-    while (workload.live or workload.sockets) and time.monotonic() < drain_until:
+    while (workload.live or workload.sockets or workload.floods) and time.monotonic() < drain_until:
         workload.tend_sockets(WS_POOL, closing=True)
         workload.cancel_due(float("inf"))
         if engine.poll() == 0:
@@ -96,6 +97,14 @@ def check(workload: Workload, engine: httpops.Engine) -> list[str]:
         problems.append(f"{tally.ws_opened} sockets opened, {len(tally.ws_closes)} closed")
     if tally.ws_received != tally.ws_sent:
         problems.append(f"WebSocket messages: {tally.ws_sent} sent, {tally.ws_received} echoed")
+    if workload.floods or any(n != 1 for n in tally.flood_closes.values()):
+        problems.append(f"{len(workload.floods)} close-flood sockets not closed, or closed twice")
+    if len(tally.flood_closes) != tally.floods_opened:
+        problems.append(
+            f"{tally.floods_opened} close-flood sockets, {len(tally.flood_closes)} closed"
+        )
+    if tally.floods_slow:
+        problems.append(f"closes against a flooding peer overran: {tally.floods_slow[:3]}")
     if tally.ws_unexpected:
         problems.append(f"sockets that failed: {tally.ws_unexpected[:3]}")
     return problems
@@ -114,6 +123,10 @@ def report(workload: Workload, ran: float, before: Snapshot, after: Snapshot) ->
     print(
         f"websockets: {tally.ws_opened} opened, {sum(tally.ws_closes.values())} closed, "
         f"{tally.ws_sent} messages sent, {tally.ws_received} echoed"
+    )
+    print(
+        f"close floods: {tally.floods_opened} sockets to a peer that ignores the close frame, "
+        f"{sum(tally.flood_closes.values())} closed within {FLOOD_CLOSE_BOUND:.0f}s"
     )
     print(f"threads: {before.threads} before, {after.threads} after")
     print(f"descriptors: {before.fds} before, {after.fds} after")

@@ -10,7 +10,9 @@ deadline), and *cookie floods* (each response sets 90 new cookies; the
 engine's jar must stay bounded). A share of what starts is
 canceled a few ticks later. A small pool of WebSockets echoes messages and
 is recycled (closed when everything sent came back, then reopened); some
-sockets go to a peer that drops the connection.
+sockets go to a peer that drops the connection, and one at a time to a peer
+that floods messages and ignores our close frame (the close must still end
+within its bound, with one close event).
 
 Everything runs against servers on 127.0.0.1 started here. Every completion
 is counted per operation id, so the end of the run can check that each
@@ -32,6 +34,7 @@ import httpops
 from tests.servers import HTTPTestServer, RawTCPServer, WSTestServer
 from tests.servers import misbehaving as mb
 from tests.servers.hostile_http import cookie_flood, drip_phase, trailer_flood
+from tests.servers.hostile_ws import Record, close_flood
 
 __all__ = ["Servers", "Tally", "Workload"]
 
@@ -48,6 +51,7 @@ WEIGHTS = {
 }
 FAULT_TIMEOUT = 0.5  # per-call stall timeout of the fault operations
 CANCEL_SHARE = 0.05
+FLOOD_CLOSE_BOUND = 5.0  # CLOSE_TIMEOUT (3 s) plus slack for a loaded machine
 HOSTILE_DEADLINE = 0.8  # per-call deadline of the hostile operations (drips, floods)
 MAX_HOSTILE = 2  # hostile operations live at once: each holds a worker until its deadline
 
@@ -67,6 +71,8 @@ class Servers:
             "trailer-flood": RawTCPServer(trailer_flood(seconds=3.0)).start(),
         }
         self.cookies = RawTCPServer(cookie_flood(10_000_000)).start()
+        # A WebSocket peer that floods messages and ignores our close frame.
+        self.close_flood = RawTCPServer(close_flood(Record())).start()
         with RawTCPServer(mb.never_answer) as gone:
             self.refused = f"{gone.base_url}/refused"
 
@@ -76,6 +82,7 @@ class Servers:
         for server in self.faults.values():
             server.stop()
         self.cookies.stop()
+        self.close_flood.stop()
 
 
 @dataclass
@@ -95,6 +102,9 @@ class Tally:
     ws_received: int = 0
     ws_errors: int = 0
     ws_unexpected: list[str] = field(default_factory=list)
+    floods_opened: int = 0  # sockets to the close-flood peer
+    flood_closes: Counter[int] = field(default_factory=Counter)
+    floods_slow: list[str] = field(default_factory=list)  # closes that overran their bound
 
 
 class Workload:
@@ -108,6 +118,7 @@ class Workload:
         self.live: dict[int, str] = {}  # id -> kind, until its completion
         self.to_cancel: list[tuple[float, httpops.Operation]] = []
         self.sockets: dict[int, dict[str, Any]] = {}  # ws id -> its counters
+        self.floods: dict[int, float | None] = {}  # close-flood ws id -> when close() was called
         self.rss_samples: list[float] = []  # MiB, one a second
         self._n = 0
         self._kinds = list(WEIGHTS)
@@ -212,6 +223,34 @@ class Workload:
                     if ws.send(f"m{state['sent']}"):
                         state["sent"] += 1
                         self.tally.ws_sent += 1
+
+    def tend_flood(self, closing: bool) -> None:
+        """Keep one socket open to the close-flood peer; close it at its first message.
+
+        The peer ignores the close frame and keeps flooding: the close must still
+        end within its bound (CLOSE_TIMEOUT, 3 s, plus slack) with one close event.
+        """
+        if closing or self.floods:
+            return
+        tally, floods = self.tally, self.floods
+
+        def on_message(ws: Any, message: Any) -> None:
+            if floods.get(ws.id, 0.0) is None:
+                floods[ws.id] = time.monotonic()
+                ws.close()
+
+        def on_close(ws: Any, code: int, reason: str) -> None:
+            tally.flood_closes[ws.id] += 1
+            asked = floods.pop(ws.id, None)
+            if asked is not None and time.monotonic() - asked > FLOOD_CLOSE_BOUND:
+                tally.floods_slow.append(f"{ws.url}: close took {time.monotonic() - asked:.1f}s")
+
+        ws = self.engine.websocket(
+            f"ws://127.0.0.1:{self.servers.close_flood.port}/flood",
+            on_message=on_message, on_close=on_close,
+        )  # fmt: skip
+        floods[ws.id] = None
+        tally.floods_opened += 1
 
     def _open_socket(self) -> None:
         crash = self.rng.random() < 0.1  # a peer that drops the connection after a message
