@@ -93,15 +93,15 @@ def submit_us(n: int, repeat: int) -> list[float]:
 def _ready_ops(engine: httpops.Engine, n: int, callback: Callable[..., Any]) -> list[Operation]:
     ops = []
     for _ in range(n):
-        op = engine.register("get", "GET", URL, callback)
-        engine.mark_running(op)
+        op = engine._register("get", "GET", URL, callback)
+        engine._mark_running(op)
         ops.append(op)
     return ops
 
 
 def _fill_completions(engine: httpops.Engine, ops: list[Operation]) -> None:
     for i, op in enumerate(ops):
-        engine.complete(op, State.DONE, value=i)
+        engine._complete(op, State.DONE, value=i)
 
 
 def _fill_progress(engine: httpops.Engine, ops: list[Operation]) -> None:

@@ -6,7 +6,7 @@ Theory of operation
 argument (URL, headers, timeout, ``sha256``, ``max_bytes``) and resolves the
 target path, raising :class:`~httpops.InvalidArgument` for a relative path
 that escapes ``Config.downloads_dir``. It then hands a :class:`DownloadJob`
-to :meth:`Engine.start`; nothing touches the network or the disk in the
+to `Engine._start`; nothing touches the network or the disk in the
 caller's thread except the path checks.
 
 :meth:`DownloadJob.run` runs on a worker (``httpops-worker-N``):
@@ -144,7 +144,7 @@ def start_download(
     Thread-safety: any thread.
     """
     config = engine.config
-    request = engine.build_request("GET", url, identity_headers(headers), None, timeout)
+    request = engine._build_request("GET", url, identity_headers(headers), None, timeout)
     target = resolve_target(file, os.fspath(config.downloads_dir))
     expected = _check_sha256(sha256)
     limit = _check_max_bytes(max_bytes, config)
@@ -152,7 +152,7 @@ def start_download(
         raise InvalidArgument(f"resume must be True or False, got {resume!r}")
     seconds = config.download_deadline if isinstance(deadline, Default) else deadline
     job = DownloadJob(engine.transport, config, request, target, expected, resume, limit)
-    return engine.start(
+    return engine._start(
         "download", "GET", url, job.run, callback, on_progress, seconds,
         priority=priority, rate_limit=rate_limit,
     )  # fmt: skip

@@ -143,7 +143,7 @@ class Engine(MethodsMixin):
         # Config.max_download_rate: the allowance every download takes from (_bandwidth).
         rate = self.config.max_download_rate
         self._download_bucket = None if rate is None else TokenBucket(rate, clock())
-        # Guards _live, _running, _next_id, _closed and every Operation.claim().
+        # Guards _live, _running, _next_id, _closed and every Operation._claim().
         self._lock = threading.Lock()
         self._live: dict[int, Operation] = {}
         self._running: dict[int, TaskContext] = {}
@@ -494,7 +494,7 @@ class Engine(MethodsMixin):
         retry: Retry | None | Default = DEFAULT,
     ) -> Operation:
         headers = with_auth(headers, auth)
-        request = self.build_request(
+        request = self._build_request(
             method, url, headers, params, timeout, body, content_type, redirects=redirects,
             retry=retry,
         )  # fmt: skip
@@ -522,12 +522,12 @@ class Engine(MethodsMixin):
                 if isinstance(request.body, BodySource):
                     request.body.close()  # the files it opened, whatever happened
 
-        return self.start(
+        return self._start(
             kind, method, url, work, callback, on_progress, deadline, fetch=spec,
             priority=priority,
         )  # fmt: skip
 
-    def build_request(
+    def _build_request(
         self,
         method: str,
         url: str,
@@ -572,7 +572,7 @@ class Engine(MethodsMixin):
             proxies=proxies_for(self.proxies, url),
         )
 
-    def start(
+    def _start(
         self,
         kind: str,
         method: str,
@@ -614,7 +614,7 @@ class Engine(MethodsMixin):
             op = Operation(self, self._next_id, kind, method, url, callback, on_progress)
             op.priority, op.rate_limit = priority, rate_limit
             self._live[op.id] = op
-            # Under the lock, so close() either sees this operation or start()
+            # Under the lock, so close() either sees this operation or _start()
             # sees the engine closed; a transport never takes the engine lock in submit.
             try:
                 self.backend.submit(
@@ -623,7 +623,7 @@ class Engine(MethodsMixin):
             except RuntimeError:
                 # No worker could be started: the job stays queued but is
                 # claimed, so it never runs, and the caller gets the error.
-                op.claim()
+                op._claim()
                 del self._live[op.id]
                 raise
         return op
@@ -649,7 +649,7 @@ class Engine(MethodsMixin):
             buckets.append(self._download_bucket)
         return Throttle(buckets, self.clock, ctx.wait_throttled) if buckets else None
 
-    def register(
+    def _register(
         self,
         kind: str,
         method: str,
@@ -660,8 +660,8 @@ class Engine(MethodsMixin):
     ) -> Operation:
         """Register an operation that is driven by its own threads (a WebSocket).
 
-        The caller moves it to running with `mark_running` and must
-        finish it with `complete` exactly once. ``on_cancel`` (internal
+        The caller moves it to running with `_mark_running` and must
+        finish it with `_complete` exactly once. ``on_cancel`` (internal
         code, never user code: quick, non-blocking) is called once, without
         locks held, if [`cancel`][httpops.Engine.cancel] claims the operation.
 
@@ -681,7 +681,7 @@ class Engine(MethodsMixin):
                 self._cancel_hooks[op.id] = on_cancel
         return op
 
-    def mark_running(self, op: Operation) -> bool:
+    def _mark_running(self, op: Operation) -> bool:
         """Move a registered operation from queued to running.
 
         Returns:
@@ -693,7 +693,7 @@ class Engine(MethodsMixin):
             if op.claimed:
                 return False
             if op.state is State.QUEUED:
-                op.move_to(State.RUNNING)
+                op._move_to(State.RUNNING)
             return True
 
     # -- the worker side ---------------------------------------------------------------
@@ -708,7 +708,7 @@ class Engine(MethodsMixin):
                 return None  # canceled while queued: its completion is already queued
             if self._closed:
                 return None  # close() is canceling every live operation; never start one now
-            op.move_to(State.RUNNING)
+            op._move_to(State.RUNNING)
             rules = TimeRules(deadline, self.config.low_speed_limit, self.config.low_speed_time)
             ctx = TaskContext(
                 op, self.events, self.clock, self.config.progress_interval, deadline, rules
@@ -740,22 +740,22 @@ class Engine(MethodsMixin):
         try:
             if isinstance(error, OperationError):
                 state = State.CANCELED if isinstance(error, Canceled) else State.FAILED
-                self.complete(
+                self._complete(
                     op, state, error=error, response=error.response, committed=committed, **figures
                 )
             elif error is not None or outcome is None:  # a bug: report it, never lose it
                 log.error("internal error in %s %s", op.method, op.url, exc_info=error)
                 bug = OperationError(op.method, op.url, f"internal error: {error!r}")
-                self.complete(op, State.FAILED, error=bug, committed=committed)
+                self._complete(op, State.FAILED, error=bug, committed=committed)
             else:
-                self.complete(
+                self._complete(
                     op, State.DONE, value=outcome.value, response=outcome.response,
                     committed=committed, **figures, **outcome.extra,
                 )  # fmt: skip
         finally:
             ctx.finished = True
             self._watchdog.forget(ctx)
-            # complete() normally dropped it already: skip a second trip through the lock.
+            # _complete() normally dropped it already: skip a second trip through the lock.
             if op.id in self._running:
                 with self._lock:
                     self._running.pop(op.id, None)
@@ -763,13 +763,13 @@ class Engine(MethodsMixin):
     def _commit(self, op: Operation) -> bool:
         """Claim ``op`` for its worker (see `TaskContext.commit`)."""
         with self._lock:
-            if not op.claim():
+            if not op._claim():
                 return False
-            # Still live (run_until_idle waits for it) until complete() queues it.
+            # Still live (run_until_idle waits for it) until _complete() queues it.
             self._cancel_hooks.pop(op.id, None)
             return True
 
-    def complete(
+    def _complete(
         self,
         op: Operation,
         state: State,
@@ -792,7 +792,7 @@ class Engine(MethodsMixin):
         Thread-safety: any thread.
         """
         with self._lock:
-            if not committed and not op.claim():
+            if not committed and not op._claim():
                 return False
             self._running.pop(op.id, None)
             self._cancel_hooks.pop(op.id, None)
@@ -829,11 +829,11 @@ class Engine(MethodsMixin):
         op_id = op_or_id.id if isinstance(op_or_id, Operation) else op_or_id
         with self._lock:
             op = self._live.get(op_id)
-            if op is None or not op.claim():
+            if op is None or not op._claim():
                 return False
             ctx = self._running.get(op_id)
             hook = self._cancel_hooks.pop(op_id, None)
-        op.request_cancel()
+        op._request_cancel()
         if ctx is not None:
             ctx.abort()
         if hook is not None:
@@ -901,14 +901,14 @@ class Engine(MethodsMixin):
             finally:
                 self._poll_owner = None
 
-    def add_handler(self, event_type: type[Event], handler: Handler) -> None:
+    def _add_handler(self, event_type: type[Event], handler: Handler) -> None:
         """Teach ``poll()`` a new event type (used by the WebSocket module).
 
         Thread-safety: call before any such event is queued.
         """
         self._handlers = {**self._handlers, event_type: handler}
 
-    def call_user(self, fn: Callable[..., Any], *args: Any) -> None:
+    def _call_user(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run a user callback; log (or re-raise, per config) what it raises.
 
         Thread-safety: the polling thread only.
@@ -929,18 +929,18 @@ class Engine(MethodsMixin):
         op.speed = event.speed
         op.progress = percent(event.received, event.total)
         if op.on_progress is not None:
-            self.call_user(op.on_progress, op)
+            self._call_user(op.on_progress, op)
         listeners = self.listeners.get(_LISTENERS.get(op.kind, _NO_LISTENERS)[1])
         if listeners:
             args: tuple[Any, ...] = (op.id, op.url, op.progress)
             if op.kind in _FILE_KINDS:
                 args = (*args, op.speed)
             for fn in listeners:
-                self.call_user(fn, *args)
+                self._call_user(fn, *args)
 
     def _dispatch_completion(self, event: Completion) -> None:
         op = event.op
-        op.move_to(event.state)
+        op._move_to(event.state)
         op.error = event.error
         op.response = event.response
         op.value = event.value
@@ -958,16 +958,16 @@ class Engine(MethodsMixin):
             else:
                 args = (op.id, op.url, op.error, op.value)
             for fn in listeners:
-                self.call_user(fn, *args)
+                self._call_user(fn, *args)
         # Last, as in http.lua, whose global onGet calls the operation's callback.
         if op.callback is not None:
-            self.call_user(op.callback, op)
+            self._call_user(op.callback, op)
         for fn in done_callbacks:  # add_done_callback(), in the order added
-            self.call_user(fn, op)
+            self._call_user(fn, op)
 
     def _dispatch_done_callback(self, event: DoneCallback) -> None:
         if not event.op.silenced:
-            self.call_user(event.fn, event.op)
+            self._call_user(event.fn, event.op)
 
     def wait(self, *ops: Operation, timeout: float | None = None) -> bool:
         """Pump the queue on this thread until every given operation is done.
@@ -1070,7 +1070,7 @@ class Engine(MethodsMixin):
         check_callback("wakeup", wakeup)
         self.events.on_wakeup = wakeup
 
-    def add_resource(self, resource: Any) -> None:
+    def _add_resource(self, resource: Any) -> None:
         """Have [`close`][httpops.Engine.close] call ``resource.close_for_engine(deadline)``.
 
         Thread-safety: any thread.
@@ -1080,8 +1080,8 @@ class Engine(MethodsMixin):
                 raise EngineClosed("engine is closed")
             self._resources.append(resource)
 
-    def remove_resource(self, resource: Any) -> None:
-        """Forget a resource registered with `add_resource`. Thread-safety: any."""
+    def _remove_resource(self, resource: Any) -> None:
+        """Forget a resource registered with `_add_resource`. Thread-safety: any."""
         with self._lock:
             if resource in self._resources:
                 self._resources.remove(resource)

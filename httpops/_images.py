@@ -4,7 +4,7 @@ Theory of operation
 -------------------
 Each engine has one :class:`ImageService` (created on first use). A call to
 ``download_image(url)`` registers the caller's own :class:`Operation`
-(``kind="image"``, completed through :meth:`Engine.complete`, so each one
+(``kind="image"``, completed through `Engine._complete`, so each one
 completes exactly once) and then, in the caller's thread, looks up the
 request's *cache key* -- the URL, plus the per-call headers if there are any
 (:func:`~httpops._image_cache.cache_key`), so an image fetched with
@@ -102,7 +102,7 @@ def start_image(
     """
     check_callback("callback", callback)
     priority = engine._check_schedule(priority, None)[0]
-    request = engine.build_request("GET", url, identity_headers(headers), None, timeout)
+    request = engine._build_request("GET", url, identity_headers(headers), None, timeout)
     # Per-call headers (credentials, most often) are part of the cache key: such a
     # request never shares a fetch or an entry with a caller whose headers differ.
     key = cache_key(request.url, check_headers(headers) if headers else None)
@@ -178,7 +178,7 @@ class ImageService:
         """
         engine, url = self._engine(), request.url
         key = cache_key(url) if key is None else key
-        op = engine.register("image", "GET", url, callback)
+        op = engine._register("image", "GET", url, callback)
         op.priority = priority
         with self._lock:
             flight = self._flights.get(key)
@@ -193,12 +193,12 @@ class ImageService:
                 flight.ops.append(op)
         if flight is None and known is not None:
             # Queued now, dispatched by the next poll(): never inside this call.
-            engine.mark_running(op)
-            engine.complete(op, State.DONE, value=known[0], path=known[0], checksum=known[1])
+            engine._mark_running(op)
+            engine._complete(op, State.DONE, value=known[0], path=known[0], checksum=known[1])
             return op
         assert flight is not None
         try:
-            engine.start(
+            engine._start(
                 "image-fetch", "GET", url, lambda ctx: self._fetch(ctx, request, flight),
                 callback=lambda fetch_op: self._fetch_ended(flight, fetch_op),
                 on_progress=lambda fetch_op: self._mirror(flight, fetch_op),
@@ -246,12 +246,12 @@ class ImageService:
             ops, flight.ops = flight.ops, []
         engine = self._engine()
         for op in ops:
-            engine.mark_running(op)
+            engine._mark_running(op)
             if error is None:
-                engine.complete(op, State.DONE, value=path, path=path, checksum=crc)
+                engine._complete(op, State.DONE, value=path, path=path, checksum=crc)
             else:
                 state = State.CANCELED if isinstance(error, Canceled) else State.FAILED
-                engine.complete(op, state, error=error, response=error.response)
+                engine._complete(op, state, error=error, response=error.response)
 
     def _remember(self, key: str, path: str, crc: str) -> None:
         """Record a fetched entry, forgetting the least recently used beyond the bound.

@@ -27,8 +27,8 @@ after the operation's own callback, and one added to a finished operation
 waits for the next ``poll()`` -- never inside the call that added it.
 
 Exactly-once completion rests on the *claim*: whoever first calls
-``claim()`` (a worker with a result, or ``cancel()``) enqueues the one
-completion event; every later result is discarded. ``claim()`` is called
+``_claim()`` (a worker with a result, or ``cancel()``) enqueues the one
+completion event; every later result is discarded. ``_claim()`` is called
 with the engine lock held.
 
 This module is pure: no sockets, no threads started, no user code called.
@@ -160,7 +160,7 @@ class Operation(Generic[T]):
         kind: ``"get"``, ``"post"``, ``"download"``, ``"image"`` or ``"websocket"``.
         method: The HTTP method (``"GET"``, ``"POST"`` ...), ``"WS"`` for sockets.
         url: The URL as given.
-        state: A [`State`][httpops.State].
+        state: A [`State`][httpops.State] (read-only).
         progress: 0-100, or None while the total size is unknown.
         received: Bytes received so far (sent, while a POST body uploads).
         total: Expected bytes, or None when unknown.
@@ -182,6 +182,7 @@ class Operation(Generic[T]):
         "_engine",
         "_silenced",
         "_started",
+        "_state",
         "callback",
         "checksum",
         "error",
@@ -196,7 +197,6 @@ class Operation(Generic[T]):
         "received",
         "response",
         "speed",
-        "state",
         "total",
         "url",
         "value",
@@ -219,7 +219,8 @@ class Operation(Generic[T]):
         self.url = url
         self.callback = callback
         self.on_progress = on_progress
-        self.state = State.QUEUED
+        # Moved only by the engine (`_move_to`); users read it through `state`.
+        self._state = State.QUEUED
         self.progress: float | None = None
         self.received = 0
         self.total: int | None = None
@@ -249,13 +250,13 @@ class Operation(Generic[T]):
 
     # -- state machine (called by the engine; see module docstring) --------------------
 
-    def move_to(self, new: State) -> None:
+    def _move_to(self, new: State) -> None:
         """Change state, enforcing `TRANSITIONS`."""
         if new not in TRANSITIONS[self.state]:
             raise IllegalTransition(f"operation {self.id}: {self.state} -> {new} is not allowed")
-        self.state = new
+        self._state = new
 
-    def claim(self) -> bool:
+    def _claim(self) -> bool:
         """Claim the right to complete; True only for the first caller.
 
         Thread-safety: call with the engine lock held.
@@ -264,6 +265,14 @@ class Operation(Generic[T]):
             return False
         self._claimed = True
         return True
+
+    @property
+    def state(self) -> State:
+        """Its [`State`][httpops.State]; read-only, moved by the engine (see the module docstring).
+
+        Thread-safety: any thread.
+        """
+        return self._state
 
     @property
     def claimed(self) -> bool:
@@ -275,7 +284,7 @@ class Operation(Generic[T]):
         """Whether no callback or listener of this operation may run any more."""
         return self._silenced
 
-    def silence(self) -> None:
+    def _silence(self) -> None:
         """From now on run none of this operation's callbacks or listeners.
 
         Its state still changes when its completion is dispatched.
@@ -292,11 +301,11 @@ class Operation(Generic[T]):
         """
         return self._cancel_event.is_set()
 
-    def request_cancel(self) -> None:
+    def _request_cancel(self) -> None:
         """Flag the operation for its worker to stop. Thread-safety: any thread."""
         self._cancel_event.set()
 
-    def wait_canceled(self, timeout: float) -> bool:
+    def _wait_canceled(self, timeout: float) -> bool:
         """Sleep up to ``timeout`` seconds, waking early on cancel.
 
         Thread-safety: any thread (used by workers for retry backoff).

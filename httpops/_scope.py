@@ -216,7 +216,7 @@ class Scope:
 
     def _cancel(self, handle: Any) -> None:
         op = self._op(handle)
-        op.silence()
+        op._silence()
         self.engine.cancel(op)
 
     def close(self) -> None:

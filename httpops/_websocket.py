@@ -47,9 +47,9 @@ def _teach(engine: Engine) -> None:
     with _taught_lock:
         if engine in _taught:
             return
-        engine.add_handler(WsOpen, lambda event: event.handle._dispatch_open(event))
-        engine.add_handler(WsMessage, lambda event: event.handle._dispatch_message(event))
-        engine.add_handler(WsError, lambda event: event.handle._dispatch_error(event))
+        engine._add_handler(WsOpen, lambda event: event.handle._dispatch_open(event))
+        engine._add_handler(WsMessage, lambda event: event.handle._dispatch_message(event))
+        engine._add_handler(WsError, lambda event: event.handle._dispatch_error(event))
         _taught.add(engine)
 
 
@@ -151,7 +151,7 @@ def open_websocket(
         ping_interval=interval, ping_timeout=pong_timeout, idle_timeout=idle,
     )  # fmt: skip
     handles: list[WebSocket] = []  # filled before any event can reach the callback
-    op = engine.register(
+    op = engine._register(
         "websocket", "WS", url, lambda op: handles[0]._dispatch_close(op),
         on_cancel=session.cancel,
     )  # fmt: skip
@@ -160,11 +160,11 @@ def open_websocket(
     session.handle = handle
     session.op = op
     try:
-        engine.add_resource(session)
+        engine._add_resource(session)
     except EngineClosed:
         return handle  # closed meanwhile: close() canceled the operation; its close is queued
-    if not engine.mark_running(op):
-        engine.remove_resource(session)
+    if not engine._mark_running(op):
+        engine._remove_resource(session)
         return handle
     session.start(op.id)
     return handle

@@ -357,7 +357,7 @@ class TaskContext:
         remaining = self.remaining()
         if remaining is not None:
             seconds = min(seconds, max(remaining, 0.0))
-        return self.op.wait_canceled(seconds)
+        return self.op._wait_canceled(seconds)
 
     def sleep(self, seconds: float) -> None:
         """Sleep on the worker, waking early on cancel; then :meth:`check`."""
@@ -368,7 +368,7 @@ class TaskContext:
             # A retry's backoff moves no bytes by design: no low-speed verdict on it.
             self.sleeping = True
             try:
-                self.op.wait_canceled(seconds)
+                self.op._wait_canceled(seconds)
             finally:
                 self.sleeping = False
                 self.restart_window()

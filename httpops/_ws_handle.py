@@ -171,9 +171,9 @@ class WebSocket:
             self.reconnects += 1
         engine = self._engine
         for fn in engine.listeners.get("on_ws_open"):
-            engine.call_user(fn, self.id, self.url)
+            engine._call_user(fn, self.id, self.url)
         if self._on_open is not None:
-            engine.call_user(self._on_open, self, event.reconnected)
+            engine._call_user(self._on_open, self, event.reconnected)
 
     def _dispatch_message(self, event: WsMessage) -> None:
         self._session.note_delivered(event.size)
@@ -182,9 +182,9 @@ class WebSocket:
         engine = self._engine
         message = event.message
         for fn in engine.listeners.get("on_ws_message"):
-            engine.call_user(fn, self.id, message)
+            engine._call_user(fn, self.id, message)
         if self._on_message is not None:
-            engine.call_user(self._on_message, self, message)
+            engine._call_user(self._on_message, self, message)
 
     def _dispatch_error(self, event: WsError) -> None:
         if event.received:
@@ -196,9 +196,9 @@ class WebSocket:
         engine = self._engine
         text = str(event.error)
         for fn in engine.listeners.get("on_ws_error"):
-            engine.call_user(fn, self.id, text)
+            engine._call_user(fn, self.id, text)
         if self._on_error is not None:
-            engine.call_user(self._on_error, self, event.error)
+            engine._call_user(self._on_error, self, event.error)
 
     def _dispatch_close(self, op: Operation) -> None:
         """The operation's completion callback: the socket's one close event."""
@@ -210,6 +210,6 @@ class WebSocket:
             code, reason = value
         engine = self._engine
         for fn in engine.listeners.get("on_ws_close"):
-            engine.call_user(fn, self.id, close_message(code, reason))
+            engine._call_user(fn, self.id, close_message(code, reason))
         if self._on_close is not None:
-            engine.call_user(self._on_close, self, code, reason)
+            engine._call_user(self._on_close, self, code, reason)

@@ -371,7 +371,7 @@ class Session(Writer):
             self._emit(WsError(self.handle, bug))
             self._finish(State.FAILED, bug, 1011, "")
         finally:
-            self.engine.remove_resource(self)
+            self.engine._remove_resource(self)
 
     def _lifecycle(self) -> None:
         retries = 0
@@ -430,7 +430,7 @@ class Session(Writer):
             self._stopping = True
             self._outbox.clear()
         # A no-op if cancel() already claimed it: that completion is the close event.
-        self.engine.complete(self.op, state, error=error, value=(code, reason))
+        self.engine._complete(self.op, state, error=error, value=(code, reason))
 
     def _emit(self, event: WsOpen | WsMessage | WsError) -> None:
         self.engine.events.put(event)

@@ -234,9 +234,9 @@ class HTTPFacade(DownloadFacadeMixin, WebSocketFacadeMixin):
     ) -> Operation:  # fmt: skip
         """An operation that fails on the next poll: OTCv8 reports a bad URL as an error."""
         shown = url if isinstance(url, str) else repr(url)
-        op = self.engine.register(kind, method, shown, finished)
+        op = self.engine._register(kind, method, shown, finished)
         error = BadURL(method, shown, str(problem))
-        self.engine.complete(op, State.FAILED, error=error)
+        self.engine._complete(op, State.FAILED, error=error)
         return op
 
     def _request(
@@ -312,7 +312,7 @@ class HTTPFacade(DownloadFacadeMixin, WebSocketFacadeMixin):
         # Even if it finished meanwhile, its completion has not been dispatched
         # yet (the finisher removes it from `operations`): silencing it keeps
         # every callback and listener of it from running.
-        op.silence()
+        op._silence()
         self.engine.cancel(op)
         return True
 

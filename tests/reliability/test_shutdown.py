@@ -140,16 +140,16 @@ def test_script_ending_with_work_in_flight_exits_promptly(
 
 def _instant(engine: httpops.Engine, name: str, callback: Any) -> httpops.Operation:
     """An operation whose work needs no network: it completes at once with ``name``."""
-    return engine.start(
+    return engine._start(
         "get", "GET", f"http://127.0.0.1:9/{name}", lambda ctx: Outcome(name), callback
     )
 
 
 def _queued(engine: httpops.Engine, name: str, callback: Any) -> httpops.Operation:
     """An operation completed at once, in call order, so the dispatch order is known."""
-    op = engine.register("get", "GET", f"http://127.0.0.1:9/{name}", callback)
-    engine.mark_running(op)
-    engine.complete(op, httpops.State.DONE, value=name)
+    op = engine._register("get", "GET", f"http://127.0.0.1:9/{name}", callback)
+    engine._mark_running(op)
+    engine._complete(op, httpops.State.DONE, value=name)
     return op
 
 

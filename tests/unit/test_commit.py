@@ -23,7 +23,7 @@ def test_cancel_after_commit_loses_and_the_outcome_stands(
         go_on.wait(5)  # the irreversible step happens here
         return Outcome(value="installed")
 
-    op = engine.start("download", "GET", "http://127.0.0.1/f", work)
+    op = engine._start("download", "GET", "http://127.0.0.1/f", work)
     assert committed.wait(5)
     assert engine.cancel(op) is False  # too late: the task owns the completion
     go_on.set()
@@ -44,7 +44,7 @@ def test_commit_after_cancel_reports_false(make_engine: Callable[..., httpops.En
         ctx.check()  # raises Canceled: the cancel came first
         return Outcome(value="never")
 
-    op = engine.start("download", "GET", "http://127.0.0.1/f", work)
+    op = engine._start("download", "GET", "http://127.0.0.1/f", work)
     assert started.wait(5)
     assert engine.cancel(op) is True
     canceled.set()

@@ -26,7 +26,7 @@ def service(make_engine: Callable[..., httpops.Engine], tmp_path: Path) -> Image
 def test_progress_is_not_mirrored_onto_completed_operations(service: ImageService) -> None:
     engine = service._engine()
     url = "http://127.0.0.1:9/i.png"
-    finished, waiting = (engine.register("image", "GET", url) for _ in range(2))
+    finished, waiting = (engine._register("image", "GET", url) for _ in range(2))
     flight = _Flight(url)
     flight.ops.extend([finished, waiting])
     assert engine.cancel(finished)
@@ -51,7 +51,7 @@ def test_known_urls_are_bounded_least_recently_used_first(
     with service._lock:
         for url in urls[:3]:
             service._remember(cache_key(url), str(image), "0" * 8)
-    hit = service.request(engine.build_request("GET", urls[0]), None)  # no request is made
+    hit = service.request(engine._build_request("GET", urls[0]), None)  # no request is made
     assert hit.result(timeout=5) == str(image)
     with service._lock:
         service._remember(cache_key(urls[3]), str(image), "0" * 8)

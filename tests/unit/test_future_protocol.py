@@ -23,8 +23,8 @@ URL = "http://127.0.0.1:9/x"
 
 
 def running_op(engine: httpops.Engine, callback: Callable[..., Any] | None = None) -> Any:
-    op = engine.register("get", "GET", URL, callback)
-    assert engine.mark_running(op)
+    op = engine._register("get", "GET", URL, callback)
+    assert engine._mark_running(op)
     return op
 
 
@@ -37,11 +37,11 @@ def failure() -> httpops.OperationError:
 
 def test_state_queries_follow_the_dispatched_state(make_engine: EngineFactory) -> None:
     engine = make_engine()
-    op = engine.register("get", "GET", URL)
+    op = engine._register("get", "GET", URL)
     assert (op.done(), op.running(), op.cancelled()) == (False, False, False)
-    assert engine.mark_running(op)
+    assert engine._mark_running(op)
     assert (op.done(), op.running(), op.cancelled()) == (False, True, False)
-    assert engine.complete(op, State.DONE, value=42)
+    assert engine._complete(op, State.DONE, value=42)
     assert (op.done(), op.running()) == (False, True)  # only poll() changes what the host sees
     assert engine.poll() == 1
     assert (op.done(), op.running(), op.cancelled()) == (True, False, False)
@@ -60,7 +60,7 @@ def test_cancel_then_cancelled_at_the_next_poll(make_engine: EngineFactory) -> N
 def test_a_failed_operation_is_done_not_cancelled(make_engine: EngineFactory) -> None:
     engine = make_engine()
     op = running_op(engine)
-    engine.complete(op, State.FAILED, error=failure())
+    engine._complete(op, State.FAILED, error=failure())
     engine.poll()
     assert op.done() and not op.cancelled()
 
@@ -71,7 +71,7 @@ def test_a_failed_operation_is_done_not_cancelled(make_engine: EngineFactory) ->
 def test_result_and_exception_of_a_success(make_engine: EngineFactory) -> None:
     engine = make_engine()
     op = running_op(engine)
-    engine.complete(op, State.DONE, value={"score": 7})
+    engine._complete(op, State.DONE, value={"score": 7})
     assert op.exception(timeout=5) is None  # pumps the queue itself
     assert op.result(timeout=5) == {"score": 7}
 
@@ -80,7 +80,7 @@ def test_exception_returns_the_error_and_result_raises_it(make_engine: EngineFac
     engine = make_engine()
     op = running_op(engine)
     err = failure()
-    engine.complete(op, State.FAILED, error=err)
+    engine._complete(op, State.FAILED, error=err)
     assert op.exception(timeout=5) is err
     with pytest.raises(httpops.ConnectError) as caught:
         op.result(timeout=5)
@@ -112,7 +112,7 @@ def test_result_of_a_done_operation_works_inside_its_callback(make_engine: Engin
     engine = make_engine()
     got: list[object] = []
     op = running_op(engine, lambda op: got.append(op.result()))
-    engine.complete(op, State.DONE, value="v")
+    engine._complete(op, State.DONE, value="v")
     engine.poll()
     assert got == ["v"]
 
@@ -130,7 +130,7 @@ def test_done_callbacks_run_in_poll_after_listeners_and_the_callback(
     op = running_op(engine, lambda op: order.append("callback"))
     op.add_done_callback(lambda op: order.append("first"))
     op.add_done_callback(lambda op: (order.append("second"), threads.append(threading.get_ident())))
-    engine.complete(op, State.DONE, value=1)
+    engine._complete(op, State.DONE, value=1)
     assert order == []
     assert engine.poll() == 1
     assert order == ["listener", "callback", "first", "second"]
@@ -144,7 +144,7 @@ def test_done_callback_on_a_finished_operation_waits_for_the_next_poll(
 ) -> None:
     engine = make_engine()
     op = running_op(engine)
-    engine.complete(op, State.DONE, value=1)
+    engine._complete(op, State.DONE, value=1)
     engine.poll()
     calls: list[httpops.Operation] = []
     op.add_done_callback(calls.append)
@@ -165,7 +165,7 @@ def test_done_callback_added_inside_a_callback_is_not_run_reentrantly(
         calls.append("callback done")
 
     op = running_op(engine, callback)
-    engine.complete(op, State.DONE)
+    engine._complete(op, State.DONE)
     assert engine.poll() == 1
     assert calls == ["callback done"]  # queued behind this poll's snapshot
     assert engine.poll() == 1
@@ -181,7 +181,7 @@ def test_done_callbacks_of_a_canceled_and_a_failed_operation_run(
     for op in (canceled, failed):
         op.add_done_callback(lambda op: states.append(op.state))
     canceled.cancel()
-    engine.complete(failed, State.FAILED, error=failure())
+    engine._complete(failed, State.FAILED, error=failure())
     engine.poll()
     assert states == [State.CANCELED, State.FAILED]
 
@@ -211,7 +211,7 @@ def test_a_raising_done_callback_is_logged_and_the_next_still_runs(
     op = running_op(engine)
     op.add_done_callback(bad)
     op.add_done_callback(lambda op: calls.append("next"))
-    engine.complete(op, State.DONE)
+    engine._complete(op, State.DONE)
     with caplog.at_level(logging.ERROR, logger="httpops"):
         engine.poll()
     assert calls == ["next"]
@@ -243,7 +243,7 @@ def test_done_callbacks_added_from_other_threads_during_polls_all_run_once(
     thread.start()
     start.wait()
     for op in ops:
-        engine.complete(op, State.DONE)
+        engine._complete(op, State.DONE)
         engine.poll()
     thread.join(10)
     assert not thread.is_alive()
@@ -259,7 +259,7 @@ def test_bare_done_still_answers_with_a_deprecation_warning(make_engine: EngineF
     op = running_op(engine)
     with pytest.warns(DeprecationWarning, match=r"call op.done\(\)"):
         assert not op.done
-    engine.complete(op, State.DONE)
+    engine._complete(op, State.DONE)
     engine.poll()
     with pytest.warns(DeprecationWarning):
         assert op.done
@@ -272,10 +272,10 @@ def test_bare_done_still_answers_with_a_deprecation_warning(make_engine: EngineF
 def test_as_completed_yields_in_the_order_they_finish(make_engine: EngineFactory) -> None:
     engine = make_engine()
     ops = [running_op(engine) for _ in range(3)]
-    engine.complete(ops[2], State.DONE, value=2)
+    engine._complete(ops[2], State.DONE, value=2)
     iterator = httpops.as_completed(ops, timeout=5)
     assert next(iterator) is ops[2]
-    engine.complete(ops[0], State.FAILED, error=failure())
+    engine._complete(ops[0], State.FAILED, error=failure())
     assert next(iterator) is ops[0]
     ops[1].cancel()
     assert next(iterator) is ops[1]
@@ -288,8 +288,8 @@ def test_as_completed_yields_finished_ones_first_and_duplicates_once(
 ) -> None:
     engine = make_engine()
     a, b = running_op(engine), running_op(engine)
-    engine.complete(b, State.DONE)
-    engine.complete(a, State.DONE)
+    engine._complete(b, State.DONE)
+    engine._complete(a, State.DONE)
     engine.poll()
     assert list(httpops.as_completed([b, a, b, a])) == [b, a]
 
@@ -302,7 +302,7 @@ def test_as_completed_completed_from_a_worker_thread(make_engine: EngineFactory)
     def finish() -> None:
         for op in reversed(ops):
             release.wait(10)
-            engine.complete(op, State.DONE, value=op.id)
+            engine._complete(op, State.DONE, value=op.id)
 
     thread = threading.Thread(target=finish, name="test-finisher")
     thread.start()
@@ -315,7 +315,7 @@ def test_as_completed_completed_from_a_worker_thread(make_engine: EngineFactory)
 def test_as_completed_raises_wait_timeout_and_leaves_the_rest(make_engine: EngineFactory) -> None:
     engine = make_engine()
     done, slow = running_op(engine), running_op(engine)
-    engine.complete(done, State.DONE)
+    engine._complete(done, State.DONE)
     seen = []
     with pytest.raises(httpops.WaitTimeout, match=r"1 of 2 operations not finished after 0\.05 s"):
         for op in httpops.as_completed([done, slow], timeout=0.05):
@@ -347,6 +347,6 @@ def test_as_completed_inside_a_callback_is_refused(make_engine: EngineFactory) -
             errors.append(exc)
 
     op = running_op(engine, callback)
-    engine.complete(op, State.DONE)
+    engine._complete(op, State.DONE)
     engine.poll()
     assert len(errors) == 1

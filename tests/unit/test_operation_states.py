@@ -22,7 +22,7 @@ ALLOWED = {
 
 def _op_in(state: State) -> Operation:
     op = Operation(None, 1, "get", "GET", "http://127.0.0.1/")
-    op.state = state
+    op._state = state
     return op
 
 
@@ -30,11 +30,11 @@ def _op_in(state: State) -> Operation:
 def test_every_transition_is_allowed_exactly_when_listed(start: State, end: State) -> None:
     op = _op_in(start)
     if (start, end) in ALLOWED:
-        op.move_to(end)
+        op._move_to(end)
         assert op.state is end
     else:
         with pytest.raises(IllegalTransition):
-            op.move_to(end)
+            op._move_to(end)
         assert op.state is start
 
 
@@ -45,8 +45,8 @@ def test_table_matches_the_documented_diagram() -> None:
 
 def test_claim_succeeds_once() -> None:
     op = _op_in(State.RUNNING)
-    assert op.claim() is True
-    assert op.claim() is False
+    assert op._claim() is True
+    assert op._claim() is False
     assert op.claimed
 
 

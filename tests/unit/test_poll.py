@@ -35,9 +35,9 @@ def finished_ops(
     """Register ``n`` operations and queue a done completion for each."""
     ops = []
     for i in range(n):
-        op = engine.register("get", "GET", URL, callback)
-        assert engine.mark_running(op)
-        assert engine.complete(op, State.DONE, value=i)
+        op = engine._register("get", "GET", URL, callback)
+        assert engine._mark_running(op)
+        assert engine._complete(op, State.DONE, value=i)
         ops.append(op)
     return ops
 
@@ -62,12 +62,12 @@ def test_poll_dispatches_in_order_and_sets_results(make_engine: EngineFactory) -
 def test_complete_is_exactly_once(make_engine: EngineFactory) -> None:
     engine = make_engine()
     calls: list[State] = []
-    op = engine.register("get", "GET", URL, lambda o: calls.append(o.state))
-    assert engine.mark_running(op)
-    assert engine.complete(op, State.FAILED, error=httpops.ConnectError("GET", URL, "x"))
-    assert engine.complete(op, State.DONE) is False
+    op = engine._register("get", "GET", URL, lambda o: calls.append(o.state))
+    assert engine._mark_running(op)
+    assert engine._complete(op, State.FAILED, error=httpops.ConnectError("GET", URL, "x"))
+    assert engine._complete(op, State.DONE) is False
     assert engine.cancel(op) is False
-    assert engine.mark_running(op) is False
+    assert engine._mark_running(op) is False
     engine.poll()
     assert calls == [State.FAILED] and isinstance(op.error, httpops.ConnectError)
 
@@ -131,7 +131,7 @@ def test_events_queued_by_callbacks_wait_for_the_next_poll(make_engine: EngineFa
 
 def test_reentrant_poll_and_wait_raise(make_engine: EngineFactory) -> None:
     engine = make_engine(httpops.Config(raise_callback_errors=True))
-    pending = engine.register("get", "GET", URL)  # never completes until the end
+    pending = engine._register("get", "GET", URL)  # never completes until the end
     raised: list[BaseException] = []
 
     def callback(op: httpops.Operation) -> None:
@@ -234,11 +234,11 @@ def test_listener_signatures(make_engine: EngineFactory) -> None:
         return lambda *a: seen.setdefault(name, []).append(a)
 
     engine.connect(**{n: rec(n) for n in ("on_post", "on_post_progress", "on_get_progress")})
-    op = engine.register("post", "POST", URL)
-    engine.mark_running(op)
+    op = engine._register("post", "POST", URL)
+    engine._mark_running(op)
     engine.events.put(Progress(op, 50, 200, 10.0))
     err = httpops.HTTPStatusError("POST", URL, 500)
-    engine.complete(op, State.FAILED, error=err)
+    engine._complete(op, State.FAILED, error=err)
     engine.poll()
     assert seen == {
         "on_post_progress": [(op.id, URL, 25.0)],
@@ -259,9 +259,9 @@ def test_progress_of_a_canceled_op_is_not_dispatched(make_engine: EngineFactory)
     engine = make_engine()
     progress: list[int] = []
     done: list[State] = []
-    op = engine.register("get", "GET", URL, lambda o: done.append(o.state))
+    op = engine._register("get", "GET", URL, lambda o: done.append(o.state))
     op.on_progress = lambda o: progress.append(o.received)
-    engine.mark_running(op)
+    engine._mark_running(op)
     engine.events.put(Progress(op, 10, None, 0.0))
     assert engine.cancel(op.id)
     engine.poll()
@@ -272,9 +272,9 @@ def test_progress_of_a_canceled_op_is_not_dispatched(make_engine: EngineFactory)
 def test_progress_with_unknown_total_is_none(make_engine: EngineFactory) -> None:
     engine = make_engine()
     seen: list[tuple[Any, ...]] = []
-    op = engine.register("get", "GET", URL)
+    op = engine._register("get", "GET", URL)
     op.on_progress = lambda o: seen.append((o.progress, o.received, o.total))
-    engine.mark_running(op)
+    engine._mark_running(op)
     engine.events.put(Progress(op, 10, None, 0.0))
     engine.poll()
     engine.events.put(Progress(op, 0, 0, 0.0))

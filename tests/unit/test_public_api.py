@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import types
 
+import pytest
+
 import httpops
 
 EXPECTED = [
@@ -79,3 +81,40 @@ def test_nothing_public_is_left_out_of_all() -> None:
 
 def test_version_is_a_string() -> None:
     assert isinstance(httpops.__version__, str) and httpops.__version__
+
+
+# Issue 11 item 10: the engine's internals are private; only the transport seam
+# (Engine.begin/finish) stays public for extensions.
+ENGINE_INTERNALS = [
+    "build_request",
+    "start",
+    "register",
+    "mark_running",
+    "complete",
+    "call_user",
+    "add_resource",
+    "remove_resource",
+    "add_handler",
+]
+OPERATION_INTERNALS = ["claim", "move_to", "silence", "request_cancel", "wait_canceled"]
+
+
+def test_engine_internals_are_private() -> None:
+    for name in ENGINE_INTERNALS:
+        assert not hasattr(httpops.Engine, name), name
+        assert callable(getattr(httpops.Engine, f"_{name}")), name
+    assert callable(httpops.Engine.begin) and callable(httpops.Engine.finish)
+
+
+def test_operation_internals_are_private() -> None:
+    for name in OPERATION_INTERNALS:
+        assert not hasattr(httpops.Operation, name), name
+        assert callable(getattr(httpops.Operation, f"_{name}")), name
+
+
+def test_operation_state_is_read_only() -> None:
+    op: httpops.Operation = httpops.Operation(None, 1, "get", "GET", "http://127.0.0.1/")
+    assert op.state is httpops.State.QUEUED
+    with pytest.raises(AttributeError):
+        op.state = httpops.State.DONE  # type: ignore[misc]
+    assert op.state is httpops.State.QUEUED

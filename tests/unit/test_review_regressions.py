@@ -23,7 +23,7 @@ def test_a_committed_operation_stays_live_until_its_completion_is_queued(
         go_on.wait(5)
         return Outcome(value="installed")
 
-    op = engine.start("download", "GET", "http://127.0.0.1/f", work)
+    op = engine._start("download", "GET", "http://127.0.0.1/f", work)
     assert committed.wait(5)
     assert engine.operation(op.id) is op  # still live: idle-waits must not return
     assert engine.run_until_idle(timeout=0.2) is False
@@ -41,7 +41,7 @@ def test_final_figures_are_kept_when_the_operation_fails(
         ctx.progress(10, 10, final=True)  # nobody listens: rides on the completion
         raise OperationError("GET", ctx.op.url, "after the body")
 
-    op = engine.start("get", "GET", "http://127.0.0.1/x", work)
+    op = engine._start("get", "GET", "http://127.0.0.1/x", work)
     assert engine.wait(op, timeout=5)
     assert op.state is State.FAILED
     assert (op.received, op.total, op.progress) == (10, 10, 100.0)
@@ -60,7 +60,7 @@ def test_a_listener_connected_mid_flight_gets_the_final_progress(
         ctx.progress(5, 5, final=True)
         return Outcome(value=b"x")
 
-    op = engine.start("get", "GET", "http://127.0.0.1/y", work)
+    op = engine._start("get", "GET", "http://127.0.0.1/y", work)
     assert started.wait(5)
     engine.connect(on_get_progress=lambda op_id, url, progress: heard.append(progress))
     go_on.set()

@@ -19,10 +19,10 @@ def test_closing_a_scope_silences_a_completion_already_queued(
     engine.connect(on_get=lambda *args: seen.append("listener"))
     scope = engine.scope()
     op = scope.adopt(
-        engine.register("get", "GET", "http://127.0.0.1/x", lambda op: seen.append("cb"))
+        engine._register("get", "GET", "http://127.0.0.1/x", lambda op: seen.append("cb"))
     )
-    engine.mark_running(op)
-    engine.complete(op, State.DONE, value="late")  # already waiting in the queue
+    engine._mark_running(op)
+    engine._complete(op, State.DONE, value="late")  # already waiting in the queue
     scope.close()
     assert engine.poll() == 1
     assert op.state is State.DONE  # the state is still true to what happened
@@ -35,7 +35,7 @@ def test_scope_cancels_live_operations_and_refuses_new_ones(
     engine = make_engine()
     calls: list[httpops.Operation] = []
     with engine.scope() as scope:
-        op = scope.adopt(engine.register("get", "GET", "http://127.0.0.1/y", calls.append))
+        op = scope.adopt(engine._register("get", "GET", "http://127.0.0.1/y", calls.append))
         assert scope.operations == [op]
     engine.poll()
     assert op.state is State.CANCELED
@@ -63,10 +63,10 @@ def test_wakeup_runs_on_the_producing_thread_when_the_queue_fills(
     engine = make_engine()
     woken: list[str] = []
     engine.set_wakeup(lambda: woken.append(threading.current_thread().name))
-    first = engine.register("get", "GET", "http://127.0.0.1/a")
-    second = engine.register("get", "GET", "http://127.0.0.1/b")
+    first = engine._register("get", "GET", "http://127.0.0.1/a")
+    second = engine._register("get", "GET", "http://127.0.0.1/b")
     worker = threading.Thread(
-        target=lambda: [engine.complete(o, State.CANCELED) for o in (first, second)],
+        target=lambda: [engine._complete(o, State.CANCELED) for o in (first, second)],
         name="producer",
     )
     worker.start()
@@ -83,9 +83,9 @@ def test_a_long_scene_forgets_finished_operations(
     engine = make_engine()
     scope = engine.scope()
     for _ in range(500):
-        op = scope.adopt(engine.register("get", "GET", "http://127.0.0.1/x"))
-        engine.mark_running(op)
-        engine.complete(op, State.DONE, value=b"x" * 1000)
+        op = scope.adopt(engine._register("get", "GET", "http://127.0.0.1/x"))
+        engine._mark_running(op)
+        engine._complete(op, State.DONE, value=b"x" * 1000)
         engine.poll()
     assert scope.operations == []
     assert len(scope._owned) < 64  # pruned as it grew, not kept for the scene's life

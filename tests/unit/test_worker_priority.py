@@ -28,7 +28,7 @@ def test_workers_are_niceness_steps_below_the_host(
 ) -> None:
     host = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     engine = make_engine(httpops.Config(worker_niceness=niceness))
-    op = engine.start("get", "GET", "http://127.0.0.1/", _own_niceness)
+    op = engine._start("get", "GET", "http://127.0.0.1/", _own_niceness)
     assert op.result(timeout=5) == min(host + niceness, 19)
     # The host thread itself is untouched.
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == host
