@@ -62,7 +62,7 @@ $(FLOORS_STAMP): pyproject.toml constraints/floors.txt
 	rm -rf $(FLOORS_VENV)
 	$(PYTHON) -m venv $(FLOORS_VENV)
 	$(FLOORS_VENV)/bin/python -m pip install --quiet --upgrade 'pip>=25.1'
-	$(FLOORS_VENV)/bin/python -m pip install --quiet -c constraints/floors.txt -e '.[docs,demo,fast]' --group dev
+	$(FLOORS_VENV)/bin/python -m pip install --quiet -c constraints/floors.txt -e '.[demo,fast]' --group dev
 	$(FLOORS_VENV)/bin/python -m pip check
 	touch $(FLOORS_STAMP)
 
