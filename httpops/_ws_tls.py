@@ -27,9 +27,12 @@ import socket
 import ssl
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 __all__ = ["TLSDuplex", "hang_up"]
+
+_T = TypeVar("_T")
 
 
 def hang_up(sock: socket.socket) -> None:
@@ -43,6 +46,18 @@ def hang_up(sock: socket.socket) -> None:
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
     except (OSError, ValueError):
         pass  # already closed, or not connected yet
+
+
+def _ready(fd: int, writable: bool, timeout: float) -> bool:
+    """Wait up to ``timeout`` s for ``fd`` to be readable (or writable); False on timeout."""
+    if hasattr(select, "poll"):  # no limit on the descriptor's number, unlike select()
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT if writable else select.POLLIN)
+        return bool(poller.poll(timeout * 1000))
+    readers, writers, _ = select.select(
+        [] if writable else [fd], [fd] if writable else [], [], timeout
+    )
+    return bool(readers or writers)
 
 
 class TLSDuplex:
@@ -84,7 +99,7 @@ class TLSDuplex:
         """
         return self._call(lambda: self.target.send(data))
 
-    def _call(self, attempt: Any) -> Any:
+    def _call(self, attempt: Callable[[], _T]) -> _T:
         """``attempt()`` under the lock; wait outside it until it can go on, up to ``tick``."""
         end = time.monotonic() + self.tick
         while True:
@@ -92,18 +107,16 @@ class TLSDuplex:
                 try:
                     return attempt()
                 except ssl.SSLWantReadError:
-                    wanted = select.POLLIN  # a read needs more bytes (or a write a handshake record)
+                    writable = False  # more bytes needed (a read; rarely a write)
                 except ssl.SSLWantWriteError:
-                    wanted = select.POLLOUT
+                    writable = True
                 fd = self.target.fileno()
             left = end - time.monotonic()
             if left <= 0:
                 raise TimeoutError("timed out")
             if fd < 0:
                 raise ConnectionResetError("socket is closed")
-            poller = select.poll()
-            poller.register(fd, wanted)
-            if not poller.poll(left * 1000):
+            if not _ready(fd, writable, left):
                 raise TimeoutError("timed out")
 
     def fileno(self) -> int:
