@@ -19,6 +19,8 @@ uses each tick to check the idle timeout; the writer writes frames itself
 that stopped reading -- a ``sendall`` blocked for good would also have
 blocked the dead-peer judge. Works the same over TLS, where a kernel-level
 send timeout would not (``ssl`` retries a blocking socket's write forever).
+Over TLS the open socket is a :class:`~httpops._ws_tls.TLSDuplex`, so that
+the reader and the writer never use OpenSSL at the same time.
 """
 
 from __future__ import annotations
