@@ -1103,6 +1103,9 @@ class Engine(MethodsMixin):
             resources, self._resources = self._resources, []
         self.events.warn_after = None  # completions left after close() need no poll()
         deadline = self.clock() + timeout
+        # Canceling breaks every blocked read itself: the watchdog has nothing left
+        # to judge, and ends meanwhile rather than after everything else.
+        self._watchdog.stop()
         for op in live:
             self.cancel(op)
         for resource in resources:
@@ -1110,12 +1113,13 @@ class Engine(MethodsMixin):
                 resource.close_for_engine(deadline)
             except Exception:
                 log.exception("closing %r failed", resource)
-        stuck = self.backend.close(deadline)
-        self._watchdog.close(max(0.0, deadline - self.clock()) + 1.0)
+        stuck = [t.name for t in self.backend.close(deadline)]
+        if not self._watchdog.close(max(0.0, deadline - self.clock())):
+            stuck.append(self._watchdog.name)  # ended within close()'s timeout, or reported
         self.transport.close()
         self.events.wake()
         if stuck:
-            names = ", ".join(t.name for t in stuck)
+            names = ", ".join(stuck)
             log.warning(
                 "close(): threads still blocked in the network after %ss: %s", timeout, names
             )
@@ -1153,6 +1157,7 @@ class Engine(MethodsMixin):
         now = self.clock()  # a deadline already passed: stop everything, join nothing
         stops: list[Callable[[], object]] = [partial(r.close_for_engine, now) for r in resources]
         stops.append(partial(self.backend.close, now))
+        stops.append(self._watchdog.stop)
         stops.append(self.transport.close)
         for stop in stops:
             try:

@@ -86,6 +86,11 @@ class Watchdog:
         self._thread: threading.Thread | None = None
         self._closed = False
 
+    @property
+    def name(self) -> str:
+        """The thread's name. Thread-safety: any thread."""
+        return self._name
+
     def watch(self, item: Watched, when: float | None) -> None:
         """Look at ``item`` at ``when`` (clock time); None: never. Thread-safety: any."""
         if when is None:
@@ -120,17 +125,28 @@ class Watchdog:
                 heapq.heapify(self._heap)
                 self._stale = 0
 
-    def close(self, timeout: float) -> bool:
-        """Stop the thread and wait up to ``timeout`` s for it. Returns True if it ended.
+    def stop(self) -> None:
+        """Tell the thread to end (it watches nothing more); returns at once.
 
-        Thread-safety: any thread except the watchdog's own.
+        :meth:`close` calls it too; calling it first lets the thread end while
+        the caller waits for other threads.
+
+        Thread-safety: any thread.
         """
         with self._cond:
             self._closed = True
             self._heap.clear()
             self._entries.clear()
-            thread = self._thread
             self._cond.notify()
+
+    def close(self, timeout: float) -> bool:
+        """Stop the thread and wait up to ``timeout`` s for it. Returns True if it ended.
+
+        Thread-safety: any thread except the watchdog's own.
+        """
+        self.stop()
+        with self._cond:
+            thread = self._thread
         if thread is None:
             return True
         thread.join(max(timeout, 0.0))
@@ -167,6 +183,8 @@ class Watchdog:
             if due is None:
                 return
             for item in due:
+                if self._closed:  # stop() came: the rest need no judging any more
+                    return
                 try:
                     again = item.inspect(self._clock())
                 except Exception:  # never let one operation kill the thread

@@ -19,6 +19,8 @@ uses each tick to check the idle timeout; the writer writes frames itself
 that stopped reading -- a ``sendall`` blocked for good would also have
 blocked the dead-peer judge. Works the same over TLS, where a kernel-level
 send timeout would not (``ssl`` retries a blocking socket's write forever).
+Over TLS the open socket is a :class:`~httpops._ws_tls.TLSDuplex`, so that
+the reader and the writer never use OpenSSL at the same time.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Any, cast
 
 import websocket
 from websocket import ABNF
+from websocket._socket import recv as socket_recv
 
 from ._errors import (
     BodyTooLarge,
@@ -48,6 +51,7 @@ from ._errors import (
     TransportError,
 )
 from ._ws_opening import Opening
+from ._ws_tls import TLSDuplex, hang_up
 
 __all__ = [
     "OPCODE_BINARY",
@@ -134,6 +138,8 @@ class AbortableWebSocket(websocket.WebSocket):
 
     _abort_requested = False
     _sock: socket.socket | None = None
+    #: Set once a TLS connection is open: reads and writes go through it.
+    _duplex: TLSDuplex | None = None
     #: Set while the opening handshake runs: reads and writes go through it.
     opening: Opening | None = None
 
@@ -143,27 +149,34 @@ class AbortableWebSocket(websocket.WebSocket):
         if opening is not None and self._sock is not None:
             opening.attach(self._sock)
             return cast(socket.socket, opening)
+        duplex = self._duplex
+        if duplex is not None and self._sock is not None:
+            return cast(socket.socket, duplex)
         return self._sock
 
     @sock.setter
     def sock(self, value: socket.socket | None) -> None:
         self._sock = value
-        if value is not None and self._abort_requested:
-            _shutdown(value)
+        if value is None:
+            self._duplex = None
+        elif self._abort_requested:
+            hang_up(value)
 
     def abort(self) -> None:
         """Shut the socket down now (or as soon as it exists); any thread."""
         self._abort_requested = True
         sock = self._sock
         if sock is not None:
-            _shutdown(sock)
+            hang_up(sock)
 
+    def go_duplex(self) -> None:
+        """Once open: over TLS, route reads and writes through a :class:`TLSDuplex`.
 
-def _shutdown(sock: socket.socket) -> None:
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass  # already closed, or not connected yet
+        Thread-safety: the session thread, before the writer starts.
+        """
+        sock = self._sock
+        if isinstance(sock, ssl.SSLSocket):
+            self._duplex = TLSDuplex(sock, TICK)
 
 
 def new_socket(url: str, verify: bool | str) -> AbortableWebSocket:
@@ -198,6 +211,7 @@ def open_socket(
         ws.connect(url, **options)  # type: ignore[no-untyped-call]
     finally:
         ws.opening = None
+    ws.go_duplex()
     ws.settimeout(TICK)
 
 
@@ -207,8 +221,17 @@ def install_read_hook(ws: websocket.WebSocket, tick: Callable[[], None]) -> None
     ``tick`` may raise (the idle timeout does) to end the connection.
     """
     buffer = ws.frame_buffer
-    # Its own _recv handles a closed socket and maps errors to its exceptions.
-    raw_recv: Callable[[int], bytes] = ws._recv
+
+    def raw_recv(size: int) -> bytes:
+        # Not ws._recv: at the end of the stream that *closes* the socket, on this
+        # thread, under a writer (or a direct send) that may still be using it --
+        # and the freed descriptor number goes to the next socket opened. The
+        # session closes it (ws.shutdown) once nobody else can touch it.
+        sock = ws.sock
+        if sock is None:
+            raise websocket.WebSocketConnectionClosedException("socket is closed")
+        data: bytes = socket_recv(sock, size)  # maps timeouts and EOF to its exceptions
+        return data
 
     def read_ahead(wanted: int) -> bytes:
         size = wanted if wanted > _READ_AHEAD else _READ_AHEAD
@@ -267,7 +290,7 @@ def is_direct_capable(ws: websocket.WebSocket) -> bool:
         bool(_DONTWAIT)
         and hasattr(select, "poll")
         and sock is not None
-        and not isinstance(sock, ssl.SSLSocket)
+        and not isinstance(sock, (ssl.SSLSocket, TLSDuplex))
     )
 
 

@@ -19,7 +19,11 @@ Each socket has one *session* with two named threads:
 When one side must stop the other it shuts the socket down (``abort``): a
 thread blocked in ``recv`` or ``send`` then returns at once. The writer
 leaves a note (``_conn_error``) saying why, so the reader reports "no pong
-within 10s" rather than "connection dropped".
+within 10s" rather than "connection dropped". Only the reader *closes* the
+socket, and only once the writer has ended and no direct send is in flight:
+a descriptor closed under another thread's call may already be the next
+socket's. Over TLS the two threads take turns inside OpenSSL
+(:mod:`httpops._ws_tls`).
 
 Backpressure: the reader counts what it queued (messages and bytes), the
 polling thread what it dispatched (:meth:`Session.note_delivered`). At
@@ -240,7 +244,9 @@ class Session(Writer):
         finally:
             with self._lock:
                 self._direct_busy = False
-                if self._outbox or self._writer_held:
+                if self._conn_over:  # the reader waits for us before it closes the socket
+                    self._wake.notify_all()
+                elif self._outbox or self._writer_held:
                     self._wake.notify()
         return True
 
@@ -497,6 +503,10 @@ class Session(Writer):
                 self._wake.notify_all()
             ws.abort()  # unblocks a writer stuck in send
             writer.join()
+            with self._lock:
+                # A direct send in flight still uses the socket: closing it under
+                # that send would hand its descriptor number to the next socket.
+                self._wake.wait_for(lambda: not self._direct_busy, CLOSE_TIMEOUT)
             ws.shutdown()  # type: ignore[no-untyped-call]
             with self._lock:  # a frame begun on this connection starts over on the next
                 self._outbox = deque(Outgoing(o.opcode, o.payload) for o in self._outbox)
