@@ -62,6 +62,7 @@ class RequestKeywords(TypedDict, total=False):
     retry: Retry | None | Default
     raise_for_status: bool
     redirects: RedirectPolicy
+    priority: int
 
 
 class BodyKeywords(RequestKeywords, total=False):
@@ -138,6 +139,7 @@ class MethodsMixin:
             redirects: RedirectPolicy = RFC9110,
             auth: object = None,
             retry: Retry | None | Default = DEFAULT,
+            priority: int = 0,
         ) -> Operation: ...
 
     @property
@@ -169,6 +171,7 @@ class MethodsMixin:
         retry: Retry | None | Default = DEFAULT,
         raise_for_status: bool = True,
         redirects: RedirectPolicy = RFC9110,
+        priority: int = 0,
     ) -> Operation[Response]:
         """Start a request with any method; ``op.value`` will be the [`Response`][httpops.Response].
 
@@ -203,6 +206,7 @@ class MethodsMixin:
                 operation with [`HTTPStatusError`][httpops.HTTPStatusError];
                 False: it is delivered like any other response.
             redirects: How a redirect treats the method and body (RFC 9110).
+            priority: Queued work of a larger priority starts first (default 0).
 
         Returns:
             The [`Operation`][httpops.Operation], at once.
@@ -220,6 +224,7 @@ class MethodsMixin:
             _kind(method), method, url, body, content_type or kind, callback, on_progress,
             headers, params, timeout, deadline, want_json=False,
             raise_for_status=raise_for_status, redirects=redirects, auth=auth, retry=retry,
+            priority=priority,
         )  # fmt: skip
 
     def request_json(
@@ -241,6 +246,7 @@ class MethodsMixin:
         retry: Retry | None | Default = DEFAULT,
         raise_for_status: bool = True,
         redirects: RedirectPolicy = RFC9110,
+        priority: int = 0,
     ) -> Operation[Any]:
         """[`request`][httpops.Engine.request] whose answer is decoded as JSON on the worker.
 
@@ -256,6 +262,7 @@ class MethodsMixin:
             _kind(method), method, url, body, content_type or kind, callback, on_progress,
             headers, params, timeout, deadline, want_json=True,
             raise_for_status=raise_for_status, redirects=redirects, auth=auth, retry=retry,
+            priority=priority,
         )  # fmt: skip
 
     def put(

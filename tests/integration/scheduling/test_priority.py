@@ -34,6 +34,10 @@ def _start(engine: httpops.Engine, kind: str, url: str, priority: int) -> httpop
         return engine.post(url, b"x", priority=priority)
     if kind == "post_json":
         return engine.post_json(url, {"x": 1}, priority=priority)
+    if kind == "put":
+        return engine.put(url, b"x", priority=priority)
+    if kind == "request":
+        return engine.request("DELETE", url, priority=priority)
     return engine.get(url, priority=priority)
 
 
@@ -58,7 +62,7 @@ def test_download_pool_runs_queued_work_by_priority(
     assert _run_queue(engine, paced, kind, 1) == ORDER
 
 
-@pytest.mark.parametrize("kind", ["get", "get_json", "post", "post_json"])
+@pytest.mark.parametrize("kind", ["get", "get_json", "post", "post_json", "put", "request"])
 def test_fixed_request_pool_runs_queued_work_by_priority(
     make_engine: Make, config: Conf, paced: PacedServer, kind: str
 ) -> None:
