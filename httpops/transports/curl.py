@@ -128,7 +128,7 @@ class NetworkLoop:
         self._host_alive = weakref.ref(host)
         self._config = config
         self._clock = self.clock = host.clock
-        self.factory = HandleFactory(config.tls_verify, config.http2)
+        self.factory = HandleFactory(config.tls_verify, config.http2, config.cookies)
         # Commands from any thread; deque append/popleft are atomic.
         self._commands: collections.deque[tuple[str, Any]] = collections.deque()
         self._wake_sent = False
@@ -274,7 +274,7 @@ class NetworkLoop:
         ctx = self._host.begin(job.op, job.deadline)
         if ctx is None or job.fetch is None:
             return  # canceled while queued, or the engine is closing
-        transfer = FetchTransfer(job, job.fetch, ctx, self._clock)
+        transfer = FetchTransfer(job, job.fetch, ctx, self._clock, self.factory.cookies)
         transfer.listening = ctx.wants_progress()
         self._by_op[job.op.id] = transfer
         self._waiting.append(transfer)
@@ -408,6 +408,11 @@ class NetworkLoop:
         if transfer is None:
             self._release(curl)
             return
+        if transfer.redirect_to is not None and (error is None or transfer.redirect_cut):
+            transfer.curl = None
+            self._release(curl)
+            self._follow(transfer)
+            return
         failure = None if error is None else self._failure(curl, transfer, *error)
         status = curl.getinfo(pycurl.RESPONSE_CODE) if error is None else transfer.status
         url = curl.getinfo(pycurl.EFFECTIVE_URL) if error is None else transfer.url
@@ -421,6 +426,18 @@ class NetworkLoop:
         elif isinstance(transfer, FetchTransfer):
             transfer.status, transfer.url = status or transfer.status, url or transfer.url
             self._fetch_ended(transfer, failure)
+
+    def _follow(self, transfer: Transfer) -> None:
+        """Start the next hop of a redirect (curl_hops), or fail the transfer."""
+        try:
+            transfer.follow()
+        except OperationError as exc:
+            if isinstance(transfer, StreamTransfer):
+                transfer.end(exc)
+            elif isinstance(transfer, FetchTransfer):
+                self._fetch_ended(transfer, None, exc)
+            return
+        self._waiting.appendleft(transfer)  # admitted on the next pass
 
     def _failure(self, curl: Any, transfer: Transfer, code: int, message: str) -> Failure:
         # libcurl's connect timeout covers TCP and the TLS handshake; its message says so.
@@ -436,15 +453,21 @@ class NetworkLoop:
             transfer.received, transfer.expected,
         )  # fmt: skip
 
-    def _fetch_ended(self, transfer: FetchTransfer, failure: Failure | None) -> None:
+    def _fetch_ended(
+        self,
+        transfer: FetchTransfer,
+        failure: Failure | None,
+        error: OperationError | None = None,
+    ) -> None:
         op, ctx = transfer.job.op, transfer.ctx
         if op.cancel_requested:
             return  # the cancel command completes it
         try:
-            if failure is not None:
+            if error is None and failure is not None:
                 error = transfer.abort_error or translate(
                     failure, transfer.request, transfer.job.deadline
                 )
+            if error is not None:
                 if not self._retry(transfer, error, None):
                     ctx.check()  # a deadline or cancel is what really stopped it
                     raise error
@@ -467,7 +490,7 @@ class NetworkLoop:
         transfer.ctx.progress(received, expected if expected is not None else received, final=True)
         response = Response(
             transfer.status, transfer.reason, transfer.headers, transfer.body(), transfer.url,
-            self._clock() - transfer.started,
+            self._clock() - transfer.began, method=request.method, history=transfer.history,
         )  # fmt: skip
         transfer.reset_body()
         value, response = finish_fetch(request, response, transfer.spec.want_json)
@@ -499,6 +522,7 @@ class NetworkLoop:
             delay = min(delay, max(remaining, 0.0))
         transfer.attempt += 1
         transfer.reset_body()
+        transfer.restart()
         heapq.heappush(self._timers, (self._clock() + delay, next(self._seq), transfer))
         return True
 
