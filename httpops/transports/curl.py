@@ -33,6 +33,7 @@ long-polls that are merely waiting.
 from __future__ import annotations
 
 import collections
+import functools
 import heapq
 import itertools
 import logging
@@ -274,10 +275,27 @@ class NetworkLoop:
         ctx = self._host.begin(job.op, job.deadline)
         if ctx is None or job.fetch is None:
             return  # canceled while queued, or the engine is closing
-        transfer = FetchTransfer(job, job.fetch, ctx, self._clock, self.factory.cookies)
+        transfer = FetchTransfer(
+            job, job.fetch, ctx, self._clock, self.factory.cookies, self._config.max_json_bytes
+        )
         transfer.listening = ctx.wants_progress()
+        # The watchdog (deadline, low-speed rule) breaks the transfer through this.
+        ctx.abort_open = functools.partial(self.send, "stop", job.op.id, start=False)
         self._by_op[job.op.id] = transfer
         self._waiting.append(transfer)
+
+    def _on_stop(self, op_id: int) -> None:
+        """The watchdog stopped the operation (deadline, low-speed rule): drop it now."""
+        transfer = self._by_op.get(op_id)
+        if transfer is None or transfer.job.op.cancel_requested:
+            return  # finished meanwhile, or the cancel command completes it
+        ctx = transfer.ctx
+        try:
+            ctx.check()
+        except OperationError as exc:
+            del self._by_op[op_id]
+            self._drop(transfer)
+            self._host.finish(transfer.job.op, ctx, error=exc)
 
     def _on_stream(self, transfer: StreamTransfer) -> None:
         self._waiting.append(transfer)
@@ -355,7 +373,11 @@ class NetworkLoop:
 
     @staticmethod
     def _progress_options(curl: Any, transfer: Transfer) -> None:
-        if isinstance(transfer, FetchTransfer) and transfer.listening and transfer.request.body:
+        if (
+            isinstance(transfer, FetchTransfer)
+            and transfer.hop.body is not None
+            and (transfer.listening or transfer.ctx.rules.low_speed_limit is not None)
+        ):
             curl.setopt(pycurl.NOPROGRESS, 0)
             curl.setopt(pycurl.XFERINFOFUNCTION, transfer.on_xfer)
         else:
@@ -523,6 +545,7 @@ class NetworkLoop:
         transfer.attempt += 1
         transfer.reset_body()
         transfer.restart()
+        transfer.ctx.sleeping = True  # a backoff moves no bytes by design: no low-speed verdict
         heapq.heappush(self._timers, (self._clock() + delay, next(self._seq), transfer))
         return True
 
@@ -533,6 +556,8 @@ class NetworkLoop:
             _, _, transfer = heapq.heappop(timers)
             if transfer.dropped:
                 continue
+            transfer.ctx.sleeping = False
+            transfer.ctx.restart_window()
             try:
                 transfer.ctx.check()
             except OperationError as exc:

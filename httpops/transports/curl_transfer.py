@@ -250,6 +250,7 @@ class Transfer:
         self.abort_error = None
         self.paused = False
         self.redirect_to, self.redirect_cut, self._discarded = None, False, 0
+        self.attached()
         cookie = cookie_header(self.jar, hop) if self.jar is not None else None
         factory.configure(curl, hop, deadline_ms, share=share, decode=self.decode, cookie=cookie)
         curl.setopt(pycurl.HEADERFUNCTION, self.on_header)
@@ -311,6 +312,9 @@ class Transfer:
         self.hop = next_hop(self.request, hop, self.status, location, len(self.history) - 1)
         self.headers = _NO_HEADERS
 
+    def attached(self) -> None:
+        """A hop starts (overridden)."""
+
     def headers_done(self) -> None:
         """The final response's headers are complete (overridden)."""
 
@@ -337,12 +341,22 @@ class FetchTransfer(Transfer):
         ctx: TaskContext,
         clock: Callable[[], float],
         jar: CookieJar | None = None,
+        max_json_bytes: int | None = None,
     ) -> None:
         super().__init__(spec.request, clock, jar)
         self.job = job
         self.spec = spec
         self.ctx = ctx
         self.attempt = 0
+        # A body to be JSON-decoded is held to max_json_bytes too, counted as it
+        # arrives (decoded), so the decoder never starts on a huge one.
+        self.limit = spec.max_body_bytes
+        self.json_limited = (
+            spec.want_json and max_json_bytes is not None and max_json_bytes < self.limit
+        )
+        if self.json_limited and max_json_bytes is not None:
+            self.limit = max_json_bytes
+        self._sent = 0  # request-body bytes counted into ctx.moved this attempt
         # The body: a single chunk as is (most small bodies), else a BytesIO whose
         # getvalue() hands its buffer over without a copy -- joining 32 MiB of
         # chunks at the end would hold the GIL for ~15 ms, a dropped frame.
@@ -352,12 +366,24 @@ class FetchTransfer(Transfer):
 
     def headers_done(self) -> None:
         """Refuse a promised length over the limit before any byte is kept."""
-        limit = self.spec.max_body_bytes
+        limit = self.limit
         if self.expected is not None and self.expected > limit:
-            self.abort_error = BodyTooLarge(
-                self.request.method, self.request.url,
-                f"Content-Length {self.expected} exceeds the limit of {limit}",
-            )  # fmt: skip
+            self.abort_error = self._too_large(
+                f"Content-Length {self.expected} exceeds the limit of {limit}"
+            )
+
+    def attached(self) -> None:
+        """A hop starts: its upload is counted from zero."""
+        self._sent = 0
+
+    def _too_large(self, detail: str) -> BodyTooLarge:
+        """The error for a body over the limit (phrased as ``httpops._transfer.fetch`` does)."""
+        if self.json_limited:
+            detail = (
+                f"{detail}; bodies to be JSON-decoded are limited by max_json_bytes "
+                f"({self.limit} bytes), checked before decoding"
+            )
+        return BodyTooLarge(self.request.method, self.request.url, detail)
 
     def on_body(self, data: bytes) -> Any:
         """Keep the bytes; stop the transfer (0 consumed) past the body limit."""
@@ -367,14 +393,11 @@ class FetchTransfer(Transfer):
             return 0
         self.last_io = self.clock()
         received = self.received + len(data)
-        limit = self.spec.max_body_bytes
-        if received > limit:
-            request = self.request
-            self.abort_error = BodyTooLarge(
-                request.method, request.url, f"body exceeds the limit of {limit} bytes"
-            )
+        if received > self.limit:
+            self.abort_error = self._too_large(f"body exceeds the limit of {self.limit} bytes")
             return 0
         self.received = received
+        self.ctx.moved += len(data)  # the low-speed rule's measure (the watchdog reads it)
         if self._buffer is not None:
             self._buffer.write(data)
         elif self._first is None:
@@ -389,8 +412,14 @@ class FetchTransfer(Transfer):
         return None
 
     def on_xfer(self, dltotal: int, dlnow: int, ultotal: int, ulnow: int) -> int:
-        """libcurl callback (only when someone listens): upload progress."""
-        if ultotal and not self.received:
+        """libcurl callback (someone listens, or a low-speed rule): upload progress.
+
+        Uploaded bytes count for the low-speed rule, as on requests.
+        """
+        if ulnow > self._sent:
+            self.ctx.moved += ulnow - self._sent
+            self._sent = ulnow
+        if ultotal and not self.received and self.listening:
             self.ctx.progress(ulnow, ultotal, "up", final=ulnow >= ultotal)
         return 0
 
