@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pycurl
 
+from .._body import BodySource
 from .._errors import Canceled, DeadlineExceeded, OperationError, TransportError
 from .._response import Response
 from .._transfer import IDEMPOTENT_METHODS, parse_retry_after
@@ -72,6 +73,7 @@ _TICK = 0.05  # seconds between stall checks
 _MAX_WAIT = 0.5  # longest sleep in poll(); close() wakes the loop anyway
 _SPARE_HANDLES = 512  # easy handles kept for reuse (a new one costs a full setup)
 _TIMEDOUT = 28  # CURLE_OPERATION_TIMEDOUT
+_NEXT_HOP = float("inf")  # the priority of a redirect's next hop: before anything new
 # Above this many sockets some may have numbers libcurl's fdset() cannot
 # hold (FD_SETSIZE): sleep briefly, so those transfers still move.
 _MANY_SOCKETS = 900
@@ -146,7 +148,10 @@ class NetworkLoop:
         # Network-thread state.
         self._multi: Any = None
         self._active: dict[Any, Transfer] = {}
-        self._waiting: collections.deque[Transfer] = collections.deque()
+        # Transfers waiting for libcurl: (-priority, order, transfer), a heap, so a
+        # larger Job.priority is admitted first and one priority stays FIFO.
+        self._waiting: list[tuple[float, int, Transfer]] = []
+        self._order = itertools.count()
         self._timers: list[tuple[float, int, FetchTransfer]] = []
         self._seq = itertools.count()
         self._by_op: dict[int, FetchTransfer] = {}
@@ -282,7 +287,7 @@ class NetworkLoop:
         # The watchdog (deadline, low-speed rule) breaks the transfer through this.
         ctx.abort_open = functools.partial(self.send, "stop", job.op.id, start=False)
         self._by_op[job.op.id] = transfer
-        self._waiting.append(transfer)
+        self._queue(transfer, job.priority)
 
     def _on_stop(self, op_id: int) -> None:
         """The watchdog stopped the operation (deadline, low-speed rule): drop it now."""
@@ -295,10 +300,23 @@ class NetworkLoop:
         except OperationError as exc:
             del self._by_op[op_id]
             self._drop(transfer)
-            self._host.finish(transfer.job.op, ctx, error=exc)
+            self._done(transfer, error=exc)
+
+    def _done(
+        self, transfer: FetchTransfer, outcome: Any = None, error: OperationError | None = None
+    ) -> None:
+        """Complete a fetch through the engine's one claim; release its body's files."""
+        self._by_op.pop(transfer.job.op.id, None)
+        body = transfer.request.body
+        if isinstance(body, BodySource):
+            body.close()  # the files it opened, whatever happened (as the worker path does)
+        self._host.finish(transfer.job.op, transfer.ctx, outcome, error=error)
 
     def _on_stream(self, transfer: StreamTransfer) -> None:
-        self._waiting.append(transfer)
+        self._queue(transfer, 0)  # its download job was already admitted by priority
+
+    def _queue(self, transfer: Transfer, priority: float) -> None:
+        heapq.heappush(self._waiting, (-priority, next(self._order), transfer))
 
     def _on_cancel(self, op_id: int) -> None:
         transfer = self._by_op.pop(op_id, None)
@@ -306,7 +324,7 @@ class NetworkLoop:
             self._drop(transfer)
             op = transfer.job.op
             error = Canceled(op.method, op.url, "canceled by the caller")
-            self._host.finish(op, transfer.ctx, error=error)  # already claimed: bookkeeping
+            self._done(transfer, error=error)  # already claimed: bookkeeping
 
     def _on_abort(self, transfer: StreamTransfer) -> None:
         if transfer.finished:
@@ -334,7 +352,7 @@ class NetworkLoop:
         waiting, active = self._waiting, self._active
         added = 0
         while waiting and len(active) < _MAX_ACTIVE and added < _ADDS_PER_PASS:
-            transfer = waiting.popleft()
+            transfer = heapq.heappop(waiting)[2]
             if transfer.dropped:
                 continue
             deadline_ms = None
@@ -368,8 +386,7 @@ class NetworkLoop:
         if isinstance(transfer, StreamTransfer):
             transfer.end(error)
         elif isinstance(transfer, FetchTransfer):
-            self._by_op.pop(transfer.job.op.id, None)
-            self._host.finish(transfer.job.op, transfer.ctx, error=error)
+            self._done(transfer, error=error)
 
     @staticmethod
     def _progress_options(curl: Any, transfer: Transfer) -> None:
@@ -422,7 +439,7 @@ class NetworkLoop:
             transfer.end(bug)
         elif isinstance(transfer, FetchTransfer) and transfer.job.op.id in self._by_op:
             del self._by_op[transfer.job.op.id]
-            self._host.finish(transfer.job.op, transfer.ctx, error=bug)
+            self._done(transfer, error=bug)
 
     def _ended(self, curl: Any, error: tuple[int, str] | None) -> None:
         transfer = self._active.pop(curl, None)
@@ -459,7 +476,7 @@ class NetworkLoop:
             elif isinstance(transfer, FetchTransfer):
                 self._fetch_ended(transfer, None, exc)
             return
-        self._waiting.appendleft(transfer)  # admitted on the next pass
+        self._queue(transfer, _NEXT_HOP)  # admitted on the next pass, before new work
 
     def _failure(self, curl: Any, transfer: Transfer, code: int, message: str) -> Failure:
         # libcurl's connect timeout covers TCP and the TLS handshake; its message says so.
@@ -498,11 +515,9 @@ class NetworkLoop:
                 return
             outcome = self._outcome(transfer)
         except OperationError as exc:
-            self._by_op.pop(op.id, None)
-            self._host.finish(op, ctx, error=exc)
+            self._done(transfer, error=exc)
         else:
-            self._by_op.pop(op.id, None)
-            self._host.finish(op, ctx, outcome)
+            self._done(transfer, outcome)
 
     def _outcome(self, transfer: FetchTransfer) -> Any:
         from .._transfer import Outcome
@@ -561,10 +576,9 @@ class NetworkLoop:
             try:
                 transfer.ctx.check()
             except OperationError as exc:
-                self._by_op.pop(transfer.job.op.id, None)
-                self._host.finish(transfer.job.op, transfer.ctx, error=exc)
+                self._done(transfer, error=exc)
                 continue
-            self._waiting.append(transfer)
+            self._queue(transfer, transfer.job.priority)
         if now >= self._next_tick:
             self._next_tick = now + _TICK
             self._check_stalls(now)
@@ -603,8 +617,7 @@ class NetworkLoop:
         error = DeadlineExceeded(
             op.method, op.url, f"not finished within the {deadline:g}s deadline"
         )
-        self._by_op.pop(op.id, None)
-        self._host.finish(op, transfer.ctx, error=error)
+        self._done(transfer, error=error)
 
     def _wait(self) -> None:
         self._sleeping = True  # before the last look at the commands (see _wake)
@@ -642,7 +655,7 @@ class NetworkLoop:
 
     def _shut_down(self) -> None:
         """End everything still in flight as canceled, then free libcurl's handles."""
-        leftovers = list(self._active.values()) + list(self._waiting)
+        leftovers = list(self._active.values()) + [t for _, _, t in self._waiting]
         leftovers += [t for _, _, t in self._timers]
         for transfer in leftovers:
             self._drop(transfer)
@@ -651,7 +664,7 @@ class NetworkLoop:
             if isinstance(transfer, StreamTransfer):
                 transfer.end(error)
             elif isinstance(transfer, FetchTransfer) and self._host_alive() is not None:
-                self._host.finish(transfer.job.op, transfer.ctx, error=error)
+                self._done(transfer, error=error)
         while self._commands:  # streams that came too late
             name, arg = self._commands.popleft()
             if name == "stream":

@@ -33,6 +33,7 @@ import certifi
 import pycurl
 import requests
 
+from .._body import BodySource
 from .._cookie_view import NO_COOKIES
 from .._cookies import BoundedCookieJar
 from .._errors import BodyTooLarge, OperationError
@@ -143,7 +144,14 @@ class HandleFactory:
     @staticmethod
     def _method(curl: pycurl.Curl, request: Request) -> None:
         method, body = request.method, request.body
-        if body is not None:
+        if isinstance(body, BodySource):
+            # Streamed: the transfer's READFUNCTION reads it (Transfer.attach), with
+            # a Content-Length; POST semantics carry it for any method.
+            curl.setopt(pycurl.POST, 1)
+            curl.setopt(pycurl.POSTFIELDSIZE_LARGE, body.length)
+            if method != "POST":
+                curl.setopt(pycurl.CUSTOMREQUEST, method)
+        elif body is not None:
             curl.setopt(pycurl.POSTFIELDSIZE_LARGE, len(body))
             curl.setopt(pycurl.POSTFIELDS, body)  # pycurl keeps a reference
             if method != "POST":
@@ -255,6 +263,10 @@ class Transfer:
         factory.configure(curl, hop, deadline_ms, share=share, decode=self.decode, cookie=cookie)
         curl.setopt(pycurl.HEADERFUNCTION, self.on_header)
         curl.setopt(pycurl.WRITEFUNCTION, self.on_body)
+        if isinstance(hop.body, BodySource):
+            hop.body.rewind()  # every attempt and every hop sends it from its first byte
+            curl.setopt(pycurl.READFUNCTION, self.on_read)
+            curl.setopt(pycurl.SEEKFUNCTION, self.on_seek)
 
     def on_header(self, line: bytes) -> None:
         """libcurl callback: one header line (status lines start a new block)."""
@@ -287,6 +299,32 @@ class Transfer:
         self.expected = _length(self.headers, self.decode)
         self.headers_seen = True
         self.headers_done()
+
+    def on_read(self, size: int) -> Any:
+        """libcurl callback: the next bytes of a streamed request body.
+
+        A file that cannot be read fails the operation, named as what it is
+        (never retried: not a network fault).
+        """
+        body = self.hop.body
+        if not isinstance(body, BodySource):
+            return b""
+        try:
+            return body.read(size)
+        except OSError as exc:
+            request = self.request
+            self.abort_error = OperationError(
+                request.method, request.url, f"cannot read the request body: {exc}"
+            )
+            return pycurl.READFUNC_ABORT
+
+    def on_seek(self, offset: int, origin: int) -> int:
+        """libcurl callback: rewind a streamed body to resend it (only to its start)."""
+        body = self.hop.body
+        if isinstance(body, BodySource) and offset == 0 and origin == 0:
+            body.rewind()
+            return 0  # CURL_SEEKFUNC_OK
+        return 2  # CURL_SEEKFUNC_CANTSEEK
 
     def discard(self, data: bytes) -> Any:
         """A redirect's body: thrown away; past ``_REDIRECT_BODY`` the connection is cut."""
