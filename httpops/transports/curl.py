@@ -637,6 +637,8 @@ class NetworkLoop:
             seconds = min(seconds, max(self._timers[0][0] - now, 0.0))
         if len(self._active) > _MANY_SOCKETS:
             seconds = min(seconds, 0.02)
+        if self._waiting and len(self._active) < _MAX_ACTIVE:
+            seconds = 0.0  # a slot is free (a transfer just ended): admit without sleeping
         poller = select.poll()
         if self._wake_r is not None:
             poller.register(self._wake_r, select.POLLIN)
