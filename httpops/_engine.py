@@ -1153,6 +1153,7 @@ class Engine(MethodsMixin):
         now = self.clock()  # a deadline already passed: stop everything, join nothing
         stops: list[Callable[[], object]] = [partial(r.close_for_engine, now) for r in resources]
         stops.append(partial(self.backend.close, now))
+        stops.append(partial(self._watchdog.close, 0.0))  # else its thread lives on, idle
         stops.append(self.transport.close)
         for stop in stops:
             try:

@@ -227,12 +227,9 @@ class NetworkLoop:
         self._wake_sent = False
         self._wake(force=True)
         thread.join(max(0.0, deadline - self._clock()))
-        if thread.is_alive():
-            return [thread]
-        for sock in (self._wake_r, self._wake_w):
-            if sock is not None:
-                sock.close()
-        return []
+        # The thread closes the wake-up sockets as it ends (also after a close()
+        # that could not wait for it: an abandoned engine).
+        return [thread] if thread.is_alive() else []
 
     # -- the network thread -------------------------------------------------------------
 
@@ -257,7 +254,12 @@ class NetworkLoop:
         except Exception:
             log.exception("the httpops curl network thread failed")
         finally:
-            self._shut_down()
+            try:
+                self._shut_down()
+            finally:
+                for sock in (self._wake_r, self._wake_w):
+                    if sock is not None:
+                        sock.close()
 
     def _drain_commands(self) -> None:
         if self._wake_sent:
