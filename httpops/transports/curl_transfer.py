@@ -310,13 +310,19 @@ class Transfer:
         if not isinstance(body, BodySource):
             return b""
         try:
-            return body.read(size)
+            data = body.read(size)
         except OSError as exc:
             request = self.request
             self.abort_error = OperationError(
                 request.method, request.url, f"cannot read the request body: {exc}"
             )
             return pycurl.READFUNC_ABORT
+        if data:
+            self.sent_part(body.position, body.length)
+        return data
+
+    def sent_part(self, position: int, length: int) -> None:
+        """A streamed body was read up to ``position`` (overridden: upload progress)."""
 
     def on_seek(self, offset: int, origin: int) -> int:
         """libcurl callback: rewind a streamed body to resend it (only to its start)."""
@@ -414,6 +420,15 @@ class FetchTransfer(Transfer):
         """A hop starts: its upload is counted from zero."""
         self._sent = 0
 
+    def sent_part(self, position: int, length: int) -> None:
+        """Upload progress of a streamed body as libcurl takes it, as on requests.
+
+        Reported as the body is read, so the last figure comes before the
+        answer (a later one would share its coalesced progress event).
+        """
+        if self.listening:
+            self.ctx.progress(position, length, "up", final=position >= length)
+
     def _too_large(self, detail: str) -> BodyTooLarge:
         """The error for a body over the limit (phrased as ``httpops._transfer.fetch`` does)."""
         if self.json_limited:
@@ -457,8 +472,10 @@ class FetchTransfer(Transfer):
         if ulnow > self._sent:
             self.ctx.moved += ulnow - self._sent
             self._sent = ulnow
-        if ultotal and not self.received and self.listening:
-            self.ctx.progress(ulnow, ultotal, "up", final=ulnow >= ultotal)
+            # Every step up to the last: its final call may come after the answer began.
+            # A streamed body reports from on_read instead, as requests does.
+            if ultotal and self.listening and not isinstance(self.hop.body, BodySource):
+                self.ctx.progress(ulnow, ultotal, "up", final=ulnow >= ultotal)
         return 0
 
     def body(self) -> bytes:
