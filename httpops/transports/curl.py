@@ -6,8 +6,9 @@ One thread, ``httpops-curl``, owns a ``pycurl.CurlMulti`` and every easy
 handle. Other threads never touch libcurl: they append commands to a deque
 and write a byte to a wake-up socketpair. Each pass of the loop::
 
-    drain commands      fetch / stream / cancel / abort / resume
-    admit               move waiting transfers into the multi handle
+    drain commands      fetch / stream / cancel / stop / abort / resume
+    admit               move waiting transfers into the multi handle, larger
+                        Job.priority first (FIFO within one)
     perform             curl_multi_perform (the GIL is released inside)
     finish a few        at most 8 completions, then yield the GIL; while more
                         are queued the next pass finishes those first
@@ -18,7 +19,10 @@ An in-memory fetch (GET/POST/JSON: a :class:`~httpops.transports.Job` with a
 ``fetch`` spec) lives entirely here: the body collects in the write callback
 (the body limit is checked there, decoded bytes counted), and the operation
 is completed through the engine's :meth:`Host.finish` -- the one claim that
-makes completion exactly-once. Retries wait on the loop's timer heap, never
+makes completion exactly-once. The engine's watchdog (deadline, low-speed
+rule) stops it through ``ctx.abort_open``, which sends the ``stop`` command.
+A redirect is followed here, one transfer per hop
+(:mod:`httpops.transports.curl_hops`). Retries wait on the loop's timer heap, never
 in a sleeping thread. Downloads and images keep their worker-side logic
 (temporary file, hashes, resume, verification, rename) on the download pool;
 their bytes come from a :class:`StreamTransfer` this thread fills
