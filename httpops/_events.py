@@ -29,6 +29,8 @@ class Event:
 
     #: Key under which a waiting event is replaced by a newer one (None: never).
     coalesce_key: Any = None
+    #: Once coalesced in, the slot takes no newer event (a figure that must be seen).
+    closes_slot: bool = False
 
 
 @dataclass(slots=True, eq=False)
@@ -47,6 +49,12 @@ class Progress(Event):
     @property
     def coalesce_key(self) -> Any:
         return self.op.id
+
+    @property
+    def closes_slot(self) -> bool:  # type: ignore[override]
+        # An upload's last figure: the answer's progress, reported right after it
+        # (on curl within microseconds), must not replace it before the host polls.
+        return self.direction == "up" and self.total is not None and self.received >= self.total
 
     def update_from(self, newer: Progress) -> None:
         """Take the figures of a newer progress event of the same operation."""

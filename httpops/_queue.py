@@ -80,8 +80,11 @@ class EventQueue:
                 waiting = self._waiting_by_key.get(key)
                 if waiting is not None:
                     waiting.update_from(event)  # type: ignore[attr-defined]
+                    if event.closes_slot:  # newer events queue after this figure
+                        del self._waiting_by_key[key]
                     return
-                self._waiting_by_key[key] = event
+                if not event.closes_slot:
+                    self._waiting_by_key[key] = event
             was_empty = not self.items
             self.items.append(event)
             if self._sleepers:
@@ -127,7 +130,7 @@ class EventQueue:
             # Someone is taking events: the wait of what is left starts now.
             self._waiting_since = None
             key = event.coalesce_key
-            if key is not None:
+            if key is not None and self._waiting_by_key.get(key) is event:
                 # From here on a newer event with this key starts a new slot.
                 del self._waiting_by_key[key]
             return event

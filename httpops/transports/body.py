@@ -61,10 +61,12 @@ def finish_fetch(request: Request, response: Response, want_json: bool) -> tuple
         ``(value, response)``.
 
     Raises:
-        HTTPStatusError: The status is >= 400 (the response is kept).
+        HTTPStatusError: The status is >= 400 (the response is kept), unless
+            the request says ``raise_for_status=False``.
         JSONDecodeError: ``want_json`` and the body is not JSON.
     """
-    failed = response.status >= 400
+    # As httpops._transfer.fetch judges it: raise_for_status=False delivers a 4xx/5xx.
+    failed = response.status >= 400 and request.raise_for_status
     # Decode text here, off the host, whenever the host may read it: an error
     # page is read through err.response, a plain body through op.value.
     if (failed or not want_json) and response.is_text:

@@ -6,8 +6,9 @@ One thread, ``httpops-curl``, owns a ``pycurl.CurlMulti`` and every easy
 handle. Other threads never touch libcurl: they append commands to a deque
 and write a byte to a wake-up socketpair. Each pass of the loop::
 
-    drain commands      fetch / stream / cancel / abort / resume
-    admit               move waiting transfers into the multi handle
+    drain commands      fetch / stream / cancel / stop / abort / resume
+    admit               move waiting transfers into the multi handle, larger
+                        Job.priority first (FIFO within one)
     perform             curl_multi_perform (the GIL is released inside)
     finish a few        at most 8 completions, then yield the GIL; while more
                         are queued the next pass finishes those first
@@ -18,7 +19,10 @@ An in-memory fetch (GET/POST/JSON: a :class:`~httpops.transports.Job` with a
 ``fetch`` spec) lives entirely here: the body collects in the write callback
 (the body limit is checked there, decoded bytes counted), and the operation
 is completed through the engine's :meth:`Host.finish` -- the one claim that
-makes completion exactly-once. Retries wait on the loop's timer heap, never
+makes completion exactly-once. The engine's watchdog (deadline, low-speed
+rule) stops it through ``ctx.abort_open``, which sends the ``stop`` command.
+A redirect is followed here, one transfer per hop
+(:mod:`httpops.transports.curl_hops`). Retries wait on the loop's timer heap, never
 in a sleeping thread. Downloads and images keep their worker-side logic
 (temporary file, hashes, resume, verification, rename) on the download pool;
 their bytes come from a :class:`StreamTransfer` this thread fills
@@ -33,10 +37,10 @@ long-polls that are merely waiting.
 from __future__ import annotations
 
 import collections
+import functools
 import heapq
 import itertools
 import logging
-import random
 import select
 import socket
 import threading
@@ -46,12 +50,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pycurl
 
-from .._errors import Canceled, DeadlineExceeded, OperationError, TransportError
-from .._response import Response
-from .._transfer import IDEMPOTENT_METHODS, parse_retry_after
+from .._errors import Canceled, OperationError
 from .._worker import lower_thread_priority
-from .body import finish_fetch
 from .curl_errors import Failure, translate
+from .curl_fetch import FetchOutcomes
 from .curl_transfer import FetchTransfer, HandleFactory, StreamTransfer, Transfer
 from .workers import WorkerTransport
 
@@ -71,6 +73,7 @@ _TICK = 0.05  # seconds between stall checks
 _MAX_WAIT = 0.5  # longest sleep in poll(); close() wakes the loop anyway
 _SPARE_HANDLES = 512  # easy handles kept for reuse (a new one costs a full setup)
 _TIMEDOUT = 28  # CURLE_OPERATION_TIMEDOUT
+_NEXT_HOP = float("inf")  # the priority of a redirect's next hop: before anything new
 # Above this many sockets some may have numbers libcurl's fdset() cannot
 # hold (FD_SETSIZE): sleep briefly, so those transfers still move.
 _MANY_SOCKETS = 900
@@ -117,7 +120,7 @@ class CurlTransport:
         return self._workers.threads() + self.loop.threads()
 
 
-class NetworkLoop:
+class NetworkLoop(FetchOutcomes):
     """The network thread and everything it owns (see the module docstring)."""
 
     def __init__(self, host: Host, config: Config) -> None:
@@ -128,7 +131,7 @@ class NetworkLoop:
         self._host_alive = weakref.ref(host)
         self._config = config
         self._clock = self.clock = host.clock
-        self.factory = HandleFactory(config.tls_verify, config.http2)
+        self.factory = HandleFactory(config.tls_verify, config.http2, config.cookies)
         # Commands from any thread; deque append/popleft are atomic.
         self._commands: collections.deque[tuple[str, Any]] = collections.deque()
         self._wake_sent = False
@@ -145,7 +148,10 @@ class NetworkLoop:
         # Network-thread state.
         self._multi: Any = None
         self._active: dict[Any, Transfer] = {}
-        self._waiting: collections.deque[Transfer] = collections.deque()
+        # Transfers waiting for libcurl: (-priority, order, transfer), a heap, so a
+        # larger Job.priority is admitted first and one priority stays FIFO.
+        self._waiting: list[tuple[float, int, Transfer]] = []
+        self._order = itertools.count()
         self._timers: list[tuple[float, int, FetchTransfer]] = []
         self._seq = itertools.count()
         self._by_op: dict[int, FetchTransfer] = {}
@@ -221,12 +227,9 @@ class NetworkLoop:
         self._wake_sent = False
         self._wake(force=True)
         thread.join(max(0.0, deadline - self._clock()))
-        if thread.is_alive():
-            return [thread]
-        for sock in (self._wake_r, self._wake_w):
-            if sock is not None:
-                sock.close()
-        return []
+        # The thread closes the wake-up sockets as it ends (also after a close()
+        # that could not wait for it: an abandoned engine).
+        return [thread] if thread.is_alive() else []
 
     # -- the network thread -------------------------------------------------------------
 
@@ -251,7 +254,12 @@ class NetworkLoop:
         except Exception:
             log.exception("the httpops curl network thread failed")
         finally:
-            self._shut_down()
+            try:
+                self._shut_down()
+            finally:
+                for sock in (self._wake_r, self._wake_w):
+                    if sock is not None:
+                        sock.close()
 
     def _drain_commands(self) -> None:
         if self._wake_sent:
@@ -274,13 +282,33 @@ class NetworkLoop:
         ctx = self._host.begin(job.op, job.deadline)
         if ctx is None or job.fetch is None:
             return  # canceled while queued, or the engine is closing
-        transfer = FetchTransfer(job, job.fetch, ctx, self._clock)
+        transfer = FetchTransfer(
+            job, job.fetch, ctx, self._clock, self.factory.cookies, self._config.max_json_bytes
+        )
         transfer.listening = ctx.wants_progress()
+        # The watchdog (deadline, low-speed rule) breaks the transfer through this.
+        ctx.abort_open = functools.partial(self.send, "stop", job.op.id, start=False)
         self._by_op[job.op.id] = transfer
-        self._waiting.append(transfer)
+        self._queue(transfer, job.priority)
+
+    def _on_stop(self, op_id: int) -> None:
+        """The watchdog stopped the operation (deadline, low-speed rule): drop it now."""
+        transfer = self._by_op.get(op_id)
+        if transfer is None or transfer.job.op.cancel_requested:
+            return  # finished meanwhile, or the cancel command completes it
+        ctx = transfer.ctx
+        try:
+            ctx.check()
+        except OperationError as exc:
+            del self._by_op[op_id]
+            self._drop(transfer)
+            self._done(transfer, error=exc)
 
     def _on_stream(self, transfer: StreamTransfer) -> None:
-        self._waiting.append(transfer)
+        self._queue(transfer, 0)  # its download job was already admitted by priority
+
+    def _queue(self, transfer: Transfer, priority: float) -> None:
+        heapq.heappush(self._waiting, (-priority, next(self._order), transfer))
 
     def _on_cancel(self, op_id: int) -> None:
         transfer = self._by_op.pop(op_id, None)
@@ -288,7 +316,7 @@ class NetworkLoop:
             self._drop(transfer)
             op = transfer.job.op
             error = Canceled(op.method, op.url, "canceled by the caller")
-            self._host.finish(op, transfer.ctx, error=error)  # already claimed: bookkeeping
+            self._done(transfer, error=error)  # already claimed: bookkeeping
 
     def _on_abort(self, transfer: StreamTransfer) -> None:
         if transfer.finished:
@@ -316,7 +344,7 @@ class NetworkLoop:
         waiting, active = self._waiting, self._active
         added = 0
         while waiting and len(active) < _MAX_ACTIVE and added < _ADDS_PER_PASS:
-            transfer = waiting.popleft()
+            transfer = heapq.heappop(waiting)[2]
             if transfer.dropped:
                 continue
             deadline_ms = None
@@ -350,12 +378,15 @@ class NetworkLoop:
         if isinstance(transfer, StreamTransfer):
             transfer.end(error)
         elif isinstance(transfer, FetchTransfer):
-            self._by_op.pop(transfer.job.op.id, None)
-            self._host.finish(transfer.job.op, transfer.ctx, error=error)
+            self._done(transfer, error=error)
 
     @staticmethod
     def _progress_options(curl: Any, transfer: Transfer) -> None:
-        if isinstance(transfer, FetchTransfer) and transfer.listening and transfer.request.body:
+        if (
+            isinstance(transfer, FetchTransfer)
+            and transfer.hop.body is not None
+            and (transfer.listening or transfer.ctx.rules.low_speed_limit is not None)
+        ):
             curl.setopt(pycurl.NOPROGRESS, 0)
             curl.setopt(pycurl.XFERINFOFUNCTION, transfer.on_xfer)
         else:
@@ -400,13 +431,18 @@ class NetworkLoop:
             transfer.end(bug)
         elif isinstance(transfer, FetchTransfer) and transfer.job.op.id in self._by_op:
             del self._by_op[transfer.job.op.id]
-            self._host.finish(transfer.job.op, transfer.ctx, error=bug)
+            self._done(transfer, error=bug)
 
     def _ended(self, curl: Any, error: tuple[int, str] | None) -> None:
         transfer = self._active.pop(curl, None)
         self._multi.remove_handle(curl)
         if transfer is None:
             self._release(curl)
+            return
+        if transfer.redirect_to is not None and (error is None or transfer.redirect_cut):
+            transfer.curl = None
+            self._release(curl)
+            self._follow(transfer)
             return
         failure = None if error is None else self._failure(curl, transfer, *error)
         status = curl.getinfo(pycurl.RESPONSE_CODE) if error is None else transfer.status
@@ -422,6 +458,18 @@ class NetworkLoop:
             transfer.status, transfer.url = status or transfer.status, url or transfer.url
             self._fetch_ended(transfer, failure)
 
+    def _follow(self, transfer: Transfer) -> None:
+        """Start the next hop of a redirect (curl_hops), or fail the transfer."""
+        try:
+            transfer.follow()
+        except OperationError as exc:
+            if isinstance(transfer, StreamTransfer):
+                transfer.end(exc)
+            elif isinstance(transfer, FetchTransfer):
+                self._fetch_ended(transfer, None, exc)
+            return
+        self._queue(transfer, _NEXT_HOP)  # admitted on the next pass, before new work
+
     def _failure(self, curl: Any, transfer: Transfer, code: int, message: str) -> Failure:
         # libcurl's connect timeout covers TCP and the TLS handshake; its message says so.
         connected = curl.getinfo(pycurl.CONNECT_TIME) > 0 and not message.startswith(
@@ -436,72 +484,6 @@ class NetworkLoop:
             transfer.received, transfer.expected,
         )  # fmt: skip
 
-    def _fetch_ended(self, transfer: FetchTransfer, failure: Failure | None) -> None:
-        op, ctx = transfer.job.op, transfer.ctx
-        if op.cancel_requested:
-            return  # the cancel command completes it
-        try:
-            if failure is not None:
-                error = transfer.abort_error or translate(
-                    failure, transfer.request, transfer.job.deadline
-                )
-                if not self._retry(transfer, error, None):
-                    ctx.check()  # a deadline or cancel is what really stopped it
-                    raise error
-                return
-            if self._retry_status(transfer):
-                return
-            outcome = self._outcome(transfer)
-        except OperationError as exc:
-            self._by_op.pop(op.id, None)
-            self._host.finish(op, ctx, error=exc)
-        else:
-            self._by_op.pop(op.id, None)
-            self._host.finish(op, ctx, outcome)
-
-    def _outcome(self, transfer: FetchTransfer) -> Any:
-        from .._transfer import Outcome
-
-        request = transfer.request
-        received, expected = transfer.received, transfer.expected
-        transfer.ctx.progress(received, expected if expected is not None else received, final=True)
-        response = Response(
-            transfer.status, transfer.reason, transfer.headers, transfer.body(), transfer.url,
-            self._clock() - transfer.started,
-        )  # fmt: skip
-        transfer.reset_body()
-        value, response = finish_fetch(request, response, transfer.spec.want_json)
-        return Outcome(value=value, response=response)
-
-    def _retry_status(self, transfer: FetchTransfer) -> bool:
-        retry = transfer.spec.retry
-        if retry is None or transfer.status not in retry.statuses:
-            return False
-        retry_after = parse_retry_after(transfer.headers.get("Retry-After"))
-        return self._retry(transfer, None, retry_after)
-
-    def _retry(
-        self, transfer: FetchTransfer, error: OperationError | None, retry_after: float | None
-    ) -> bool:
-        """Schedule another try on the timer heap if the policy allows one."""
-        retry, method = transfer.spec.retry, transfer.request.method
-        if retry is None or transfer.attempt >= retry.attempts:
-            return False
-        if error is not None and not isinstance(error, TransportError):
-            return False
-        if method not in IDEMPOTENT_METHODS and not retry.retry_non_idempotent:
-            return False
-        if transfer.job.op.cancel_requested:
-            return False
-        delay = retry.delay(transfer.attempt, random.random(), retry_after)
-        remaining = transfer.ctx.remaining()
-        if remaining is not None:
-            delay = min(delay, max(remaining, 0.0))
-        transfer.attempt += 1
-        transfer.reset_body()
-        heapq.heappush(self._timers, (self._clock() + delay, next(self._seq), transfer))
-        return True
-
     def _run_timers(self) -> None:
         now = self._clock()
         timers = self._timers
@@ -509,13 +491,14 @@ class NetworkLoop:
             _, _, transfer = heapq.heappop(timers)
             if transfer.dropped:
                 continue
+            transfer.ctx.sleeping = False
+            transfer.ctx.restart_window()
             try:
                 transfer.ctx.check()
             except OperationError as exc:
-                self._by_op.pop(transfer.job.op.id, None)
-                self._host.finish(transfer.job.op, transfer.ctx, error=exc)
+                self._done(transfer, error=exc)
                 continue
-            self._waiting.append(transfer)
+            self._queue(transfer, transfer.job.priority)
         if now >= self._next_tick:
             self._next_tick = now + _TICK
             self._check_stalls(now)
@@ -548,15 +531,6 @@ class NetworkLoop:
                 return
         self._ended(curl, (_TIMEDOUT, "stalled"))
 
-    def _fail_deadline(self, transfer: FetchTransfer) -> None:
-        op = transfer.job.op
-        deadline = transfer.job.deadline or 0.0
-        error = DeadlineExceeded(
-            op.method, op.url, f"not finished within the {deadline:g}s deadline"
-        )
-        self._by_op.pop(op.id, None)
-        self._host.finish(op, transfer.ctx, error=error)
-
     def _wait(self) -> None:
         self._sleeping = True  # before the last look at the commands (see _wake)
         try:
@@ -575,6 +549,8 @@ class NetworkLoop:
             seconds = min(seconds, max(self._timers[0][0] - now, 0.0))
         if len(self._active) > _MANY_SOCKETS:
             seconds = min(seconds, 0.02)
+        if self._waiting and len(self._active) < _MAX_ACTIVE:
+            seconds = 0.0  # a slot is free (a transfer just ended): admit without sleeping
         poller = select.poll()
         if self._wake_r is not None:
             poller.register(self._wake_r, select.POLLIN)
@@ -593,7 +569,7 @@ class NetworkLoop:
 
     def _shut_down(self) -> None:
         """End everything still in flight as canceled, then free libcurl's handles."""
-        leftovers = list(self._active.values()) + list(self._waiting)
+        leftovers = list(self._active.values()) + [t for _, _, t in self._waiting]
         leftovers += [t for _, _, t in self._timers]
         for transfer in leftovers:
             self._drop(transfer)
@@ -602,7 +578,7 @@ class NetworkLoop:
             if isinstance(transfer, StreamTransfer):
                 transfer.end(error)
             elif isinstance(transfer, FetchTransfer) and self._host_alive() is not None:
-                self._host.finish(transfer.job.op, transfer.ctx, error=error)
+                self._done(transfer, error=error)
         while self._commands:  # streams that came too late
             name, arg = self._commands.popleft()
             if name == "stream":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from http.cookiejar import CookieJar
 from typing import TYPE_CHECKING
 
 from .._errors import Canceled, ConnectionDropped
@@ -53,7 +54,7 @@ class CurlStreams:
             OperationError: The transfer failed before its headers (translated).
         """
         loop = self._loop
-        transfer = StreamTransfer(request, loop.clock)
+        transfer = StreamTransfer(request, loop.clock, loop.factory.cookies)
         transfer.request_resume = loop.resume
         ident = threading.get_ident()
         with self._lock:
@@ -90,6 +91,11 @@ class CurlStreams:
         if canceled is None or canceled():
             self._loop.send("abort", transfer, start=False)
 
+    @property
+    def cookies(self) -> CookieJar:
+        """The engine's cookie jar (``engine.cookies`` views it). Thread-safety: any thread."""
+        return self._loop.factory.cookies
+
     def close(self) -> None:
         """Nothing to release: the network thread owns the connections."""
 
@@ -104,6 +110,11 @@ class CurlStream:
         self.reason = transfer.reason
         self.headers = transfer.headers
         self.url = transfer.url
+        # The redirects followed before this response (curl_hops).
+        self.history = tuple(transfer.history)
+
+    def keep_encoding(self) -> None:
+        """Deliver the body as sent: always so here (no decoding was asked for)."""
 
     def read_chunk(self, size: int) -> bytes:
         """Next 1..size body bytes as soon as any arrive; b"" at the end.

@@ -10,28 +10,36 @@ after a transfer ends.
 Option choices mirror the ``requests`` transport (docs/transports.md):
 certificates from the same CA bundle (``CAINFO`` set explicitly), proxies
 from the environment read once (``PROXY`` always set, ``""`` for none),
-redirects only to http/https (libcurl drops ``Authorization`` and ``Cookie``
-headers on a redirect to another host), no ``Expect: 100-continue``, no
-``Content-Type`` unless the request has one, gzip/deflate decoded in C.
+no ``Expect: 100-continue``, no ``Content-Type`` unless the request has one,
+gzip/deflate decoded in C for fetches; a download's bytes are kept as sent.
+Redirects are followed here, not by libcurl (:mod:`httpops.transports.curl_hops`):
+each hop is a new transfer, so the engine's redirect policy, the response
+history and the engine's Python cookie jar apply at every hop.
 """
 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import io
 import threading
 import urllib.request
 from collections.abc import Callable
+from http.cookiejar import CookieJar
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import certifi
 import pycurl
 import requests
 
+from .._body import BodySource
+from .._cookie_view import NO_COOKIES
+from .._cookies import BoundedCookieJar
 from .._errors import BodyTooLarge, OperationError
-from .._response import Headers
+from .._response import Headers, Response
 from .._transport import Request
+from .curl_hops import REDIRECT_STATUSES, cookie_header, next_hop, store_cookies
 
 if TYPE_CHECKING:
     from .._worker import TaskContext
@@ -40,7 +48,10 @@ if TYPE_CHECKING:
 __all__ = ["FetchTransfer", "HandleFactory", "StreamTransfer", "Transfer"]
 
 _ACCEPT_ENCODING = "gzip, deflate"  # what requests advertises; libcurl decodes in C
-_REDIRECT_PROTOCOLS = pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS
+_PROTOCOLS = pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS
+# A redirect's own body is read and thrown away up to this size (the
+# connection can then be reused); past it the connection is cut.
+_REDIRECT_BODY = 1024 * 1024
 # A download's reader may fall this far behind before the transfer pauses.
 _HIGH_WATER = 8 * 1024 * 1024
 _LOW_WATER = 2 * 1024 * 1024
@@ -52,24 +63,31 @@ _WAKE_BYTES = 256 * 1024
 class HandleFactory:
     """Settings shared by every handle of one engine: CA bundle, proxies, cookies."""
 
-    def __init__(self, verify: bool | str, http2: bool = False) -> None:
+    def __init__(self, verify: bool | str, http2: bool = False, cookies: bool = True) -> None:
         self._verify = verify
         self._http2 = http2
         self._cainfo = verify if isinstance(verify, str) else certifi.where()
         # Read once, as the requests transport does (trust_env is off there too).
         self._env_proxies = urllib.request.getproxies()
-        # One cookie store for every transfer of the engine (libcurl's engine).
+        # The engine's one cookie jar, the requests transport's kind (bounded;
+        # cookies=False: a policy that refuses every cookie). libcurl's own cookie
+        # engine stays off: the jar is filled and read at each hop (curl_hops).
+        self.cookies = BoundedCookieJar(None if cookies else NO_COOKIES)
         self.share = pycurl.CurlShare()
-        self.share.setopt(pycurl.SH_SHARE, pycurl.LOCK_DATA_COOKIE)
         self.share.setopt(pycurl.SH_SHARE, pycurl.LOCK_DATA_DNS)
         self.share.setopt(pycurl.SH_SHARE, pycurl.LOCK_DATA_SSL_SESSION)
 
     def close(self) -> None:
-        """Release the shared cookie/DNS/TLS-session store (network thread, at the end)."""
+        """Release the shared DNS/TLS-session store (network thread, at the end)."""
         self.share.close()
 
-    def proxy_for(self, url: str) -> str:
-        """The proxy for ``url`` from the environment, or "" for none."""
+    def proxy_for(self, url: str, proxies: Any = None) -> str:
+        """The proxy for ``url``: from ``proxies`` (a request's own), else the environment's.
+
+        "" for none.
+        """
+        if proxies is not None:
+            return str(proxies.get(urlsplit(url).scheme, "") or "")
         if not self._env_proxies:
             return ""
         host = urlsplit(url).hostname or ""
@@ -79,30 +97,37 @@ class HandleFactory:
         return str(self._env_proxies.get(urlsplit(url).scheme, ""))
 
     def configure(
-        self, curl: pycurl.Curl, request: Request, deadline_ms: int | None, *, share: bool
+        self,
+        curl: pycurl.Curl,
+        request: Request,
+        deadline_ms: int | None,
+        *,
+        share: bool,
+        decode: bool = True,
+        cookie: str | None = None,
     ) -> None:
-        """Set every option of ``curl`` for ``request``.
+        """Set every option of ``curl`` for ``request`` (one hop).
 
         ``share`` for a fresh handle: a reset one keeps its share (pycurl
-        refuses to set it twice).
+        refuses to set it twice). ``decode``: ask for and decode gzip/deflate
+        (False: the body as sent). ``cookie``: the jar's Cookie header.
         """
         setopt = curl.setopt
-        url = full_url(request)
+        url = request.url
         setopt(pycurl.URL, url)
         setopt(pycurl.NOSIGNAL, 1)
         if share:
             setopt(pycurl.SHARE, self.share)
-        setopt(pycurl.COOKIEFILE, "")  # the cookie engine on, nothing read from disk
-        setopt(pycurl.PROTOCOLS, _REDIRECT_PROTOCOLS)
-        setopt(pycurl.FOLLOWLOCATION, 1)
-        setopt(pycurl.MAXREDIRS, request.max_redirects)
-        setopt(pycurl.REDIR_PROTOCOLS, _REDIRECT_PROTOCOLS)
-        setopt(pycurl.ACCEPT_ENCODING, _ACCEPT_ENCODING)
+        setopt(pycurl.PROTOCOLS, _PROTOCOLS)
+        setopt(pycurl.FOLLOWLOCATION, 0)  # each hop is ours (curl_hops)
+        if decode:
+            setopt(pycurl.ACCEPT_ENCODING, _ACCEPT_ENCODING)
         setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int(request.connect_timeout * 1000)))
         if deadline_ms is not None:
             setopt(pycurl.TIMEOUT_MS, max(1, deadline_ms))
-        setopt(pycurl.PROXY, self.proxy_for(url))
-        setopt(pycurl.CAINFO, self._cainfo)
+        setopt(pycurl.PROXY, self.proxy_for(url, request.proxies))
+        # A request's own bundle (the facade's setVerify) over the engine's.
+        setopt(pycurl.CAINFO, request.verify if isinstance(request.verify, str) else self._cainfo)
         if self._http2:
             # h2 where TLS offers it (ALPN), HTTP/1.1 otherwise; wait for a
             # connection that can multiplex rather than open another.
@@ -114,12 +139,19 @@ class HandleFactory:
             setopt(pycurl.SSL_VERIFYPEER, 0)
             setopt(pycurl.SSL_VERIFYHOST, 0)
         self._method(curl, request)
-        setopt(pycurl.HTTPHEADER, header_lines(request))
+        setopt(pycurl.HTTPHEADER, header_lines(request, cookie))
 
     @staticmethod
     def _method(curl: pycurl.Curl, request: Request) -> None:
         method, body = request.method, request.body
-        if body is not None:
+        if isinstance(body, BodySource):
+            # Streamed: the transfer's READFUNCTION reads it (Transfer.attach), with
+            # a Content-Length; POST semantics carry it for any method.
+            curl.setopt(pycurl.POST, 1)
+            curl.setopt(pycurl.POSTFIELDSIZE_LARGE, body.length)
+            if method != "POST":
+                curl.setopt(pycurl.CUSTOMREQUEST, method)
+        elif body is not None:
             curl.setopt(pycurl.POSTFIELDSIZE_LARGE, len(body))
             curl.setopt(pycurl.POSTFIELDS, body)  # pycurl keeps a reference
             if method != "POST":
@@ -140,16 +172,19 @@ def full_url(request: Request) -> str:
     return str(prepared.url)
 
 
-def header_lines(request: Request) -> list[bytes]:
+def header_lines(request: Request, cookie: str | None = None) -> list[bytes]:
     """``Name: value`` lines; ``Expect:`` and ``Content-Type:`` empty to suppress libcurl's.
 
     Encoded as Latin-1, as http.client does for the requests transport.
+    ``cookie`` (from the jar) is sent unless the request has its own Cookie header.
     """
     # "Name:" with nothing after it would tell libcurl to drop the header; "Name;" sends it empty.
     lines = [
         (f"{name}: {value}" if value.strip() else f"{name};").encode("latin-1")
         for name, value in request.headers.items()
     ]
+    if cookie and not any(name.lower() == "cookie" for name in request.headers):
+        lines.append(f"Cookie: {cookie}".encode("latin-1"))
     lines.append(b"Expect:")
     if request.body is not None and not any(
         name.lower() == "content-type" for name in request.headers
@@ -159,13 +194,27 @@ def header_lines(request: Request) -> list[bytes]:
 
 
 class Transfer:
-    """Common state of a transfer: status, headers, timing, its easy handle.
+    """Common state of a transfer: status, headers, timing, its easy handle, its hops.
+
+    ``request`` is the caller's (error messages name its method and URL);
+    ``hop`` is the request of the current hop of its redirect chain.
 
     Thread-safety: the network thread only (callbacks and loop).
     """
 
-    def __init__(self, request: Request, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        request: Request,
+        clock: Callable[[], float],
+        jar: CookieJar | None = None,
+        *,
+        decode: bool = True,
+    ) -> None:
         self.request = request
+        self.hop = request
+        self.history: list[Response] = []
+        self.jar = jar
+        self.decode = decode
         self.clock = clock
         self.curl: pycurl.Curl | None = None
         self.url = request.url
@@ -175,27 +224,49 @@ class Transfer:
         self._lines: list[tuple[str, str]] = []
         self.received = 0
         self.expected: int | None = None
-        self.started = clock()
+        self.began = self.started = clock()
         self.last_io = self.started
         # Set by a callback that stopped the transfer (e.g. the body limit).
         self.abort_error: OperationError | None = None
         self.paused = False
         self.dropped = False  # taken out by cancel/abort: skip wherever it still waits
         self.headers_seen = False
+        # The Location of a redirect being answered (its body is thrown away).
+        self.redirect_to: str | None = None
+        self.redirect_cut = False
+        self._discarded = 0
+
+    def restart(self) -> None:
+        """Start again from the first hop (a retry)."""
+        self.hop = self.request
+        self.history = []
+        self.began = self.clock()
 
     def attach(
         self, curl: pycurl.Curl, factory: HandleFactory, deadline_ms: int | None, *, share: bool
     ) -> None:
-        """Configure ``curl`` for this transfer and set its callbacks."""
+        """Configure ``curl`` for this transfer's current hop and set its callbacks."""
+        if self.hop is self.request and not self.history:
+            url = full_url(self.request)
+            if url != self.request.url or self.request.params:
+                self.hop = dataclasses.replace(self.request, url=url, params=None)
+        hop = self.hop
         self.curl = curl
-        self.url = self.request.url
+        self.url = hop.url
         self.status, self.received, self.expected = 0, 0, None
         self.started = self.last_io = self.clock()
         self.abort_error = None
         self.paused = False
-        factory.configure(curl, self.request, deadline_ms, share=share)
+        self.redirect_to, self.redirect_cut, self._discarded = None, False, 0
+        self.attached()
+        cookie = cookie_header(self.jar, hop) if self.jar is not None else None
+        factory.configure(curl, hop, deadline_ms, share=share, decode=self.decode, cookie=cookie)
         curl.setopt(pycurl.HEADERFUNCTION, self.on_header)
         curl.setopt(pycurl.WRITEFUNCTION, self.on_body)
+        if isinstance(hop.body, BodySource):
+            hop.body.rewind()  # every attempt and every hop sends it from its first byte
+            curl.setopt(pycurl.READFUNCTION, self.on_read)
+            curl.setopt(pycurl.SEEKFUNCTION, self.on_seek)
 
     def on_header(self, line: bytes) -> None:
         """libcurl callback: one header line (status lines start a new block)."""
@@ -217,14 +288,76 @@ class Transfer:
 
     def _end_of_headers(self) -> None:
         status = self.status
+        if status < 200:
+            return  # an interim answer (1xx): the real one follows
+        if self.jar is not None:
+            store_cookies(self.jar, self.hop, self._lines)
         location = self.headers.get("Location")
-        if location and 300 <= status < 400 and status != 304:
-            self.url = urljoin(self.url, location)  # libcurl follows it
+        if location and status in REDIRECT_STATUSES:
+            self.redirect_to = location  # the loop follows it once this hop ends
             return
-        if status >= 200:
-            self.expected = _length(self.headers)
-            self.headers_seen = True
-            self.headers_done()
+        self.expected = _length(self.headers, self.decode)
+        self.headers_seen = True
+        self.headers_done()
+
+    def on_read(self, size: int) -> Any:
+        """libcurl callback: the next bytes of a streamed request body.
+
+        A file that cannot be read fails the operation, named as what it is
+        (never retried: not a network fault).
+        """
+        body = self.hop.body
+        if not isinstance(body, BodySource):
+            return b""
+        try:
+            data = body.read(size)
+        except OSError as exc:
+            request = self.request
+            self.abort_error = OperationError(
+                request.method, request.url, f"cannot read the request body: {exc}"
+            )
+            return pycurl.READFUNC_ABORT
+        if data:
+            self.sent_part(body.position, body.length)
+        return data
+
+    def sent_part(self, position: int, length: int) -> None:
+        """A streamed body was read up to ``position`` (overridden: upload progress)."""
+
+    def on_seek(self, offset: int, origin: int) -> int:
+        """libcurl callback: rewind a streamed body to resend it (only to its start)."""
+        body = self.hop.body
+        if isinstance(body, BodySource) and offset == 0 and origin == 0:
+            body.rewind()
+            return 0  # CURL_SEEKFUNC_OK
+        return 2  # CURL_SEEKFUNC_CANTSEEK
+
+    def discard(self, data: bytes) -> Any:
+        """A redirect's body: thrown away; past ``_REDIRECT_BODY`` the connection is cut."""
+        self.last_io = self.clock()
+        self._discarded += len(data)
+        if self._discarded > _REDIRECT_BODY:
+            self.redirect_cut = True
+            return 0
+        return None
+
+    def follow(self) -> None:
+        """Record the redirect just answered and move to its target.
+
+        Raises:
+            OperationError: It may not be followed (too many, not http(s)).
+        """
+        location = self.redirect_to or ""
+        hop = self.hop
+        self.history.append(
+            Response(self.status, self.reason, self.headers, b"", self.url,
+                     self.clock() - self.started, method=hop.method)
+        )  # fmt: skip
+        self.hop = next_hop(self.request, hop, self.status, location, len(self.history) - 1)
+        self.headers = _NO_HEADERS
+
+    def attached(self) -> None:
+        """A hop starts (overridden)."""
 
     def headers_done(self) -> None:
         """The final response's headers are complete (overridden)."""
@@ -234,10 +367,10 @@ class Transfer:
         raise NotImplementedError
 
 
-def _length(headers: Headers) -> int | None:
+def _length(headers: Headers, decoded: bool = True) -> int | None:
     encoding = headers.get("Content-Encoding", "identity").strip().lower()
     raw = headers.get("Content-Length")
-    if encoding not in ("", "identity") or raw is None or not raw.strip().isdigit():
+    if (decoded and encoding not in ("", "identity")) or raw is None or not raw.strip().isdigit():
         return None
     return int(raw)
 
@@ -246,13 +379,28 @@ class FetchTransfer(Transfer):
     """A GET/POST/JSON run entirely on the network thread; the body goes to memory."""
 
     def __init__(
-        self, job: Job, spec: FetchSpec, ctx: TaskContext, clock: Callable[[], float]
+        self,
+        job: Job,
+        spec: FetchSpec,
+        ctx: TaskContext,
+        clock: Callable[[], float],
+        jar: CookieJar | None = None,
+        max_json_bytes: int | None = None,
     ) -> None:
-        super().__init__(spec.request, clock)
+        super().__init__(spec.request, clock, jar)
         self.job = job
         self.spec = spec
         self.ctx = ctx
         self.attempt = 0
+        # A body to be JSON-decoded is held to max_json_bytes too, counted as it
+        # arrives (decoded), so the decoder never starts on a huge one.
+        self.limit = spec.max_body_bytes
+        self.json_limited = (
+            spec.want_json and max_json_bytes is not None and max_json_bytes < self.limit
+        )
+        if self.json_limited and max_json_bytes is not None:
+            self.limit = max_json_bytes
+        self._sent = 0  # request-body bytes counted into ctx.moved this attempt
         # The body: a single chunk as is (most small bodies), else a BytesIO whose
         # getvalue() hands its buffer over without a copy -- joining 32 MiB of
         # chunks at the end would hold the GIL for ~15 ms, a dropped frame.
@@ -262,27 +410,47 @@ class FetchTransfer(Transfer):
 
     def headers_done(self) -> None:
         """Refuse a promised length over the limit before any byte is kept."""
-        limit = self.spec.max_body_bytes
+        limit = self.limit
         if self.expected is not None and self.expected > limit:
-            self.abort_error = BodyTooLarge(
-                self.request.method, self.request.url,
-                f"Content-Length {self.expected} exceeds the limit of {limit}",
-            )  # fmt: skip
+            self.abort_error = self._too_large(
+                f"Content-Length {self.expected} exceeds the limit of {limit}"
+            )
+
+    def attached(self) -> None:
+        """A hop starts: its upload is counted from zero."""
+        self._sent = 0
+
+    def sent_part(self, position: int, length: int) -> None:
+        """Upload progress of a streamed body as libcurl takes it, as on requests.
+
+        Reported as the body is read, so the last figure comes before the
+        answer (a later one would share its coalesced progress event).
+        """
+        if self.listening:
+            self.ctx.progress(position, length, "up", final=position >= length)
+
+    def _too_large(self, detail: str) -> BodyTooLarge:
+        """The error for a body over the limit (phrased as ``httpops._transfer.fetch`` does)."""
+        if self.json_limited:
+            detail = (
+                f"{detail}; bodies to be JSON-decoded are limited by max_json_bytes "
+                f"({self.limit} bytes), checked before decoding"
+            )
+        return BodyTooLarge(self.request.method, self.request.url, detail)
 
     def on_body(self, data: bytes) -> Any:
         """Keep the bytes; stop the transfer (0 consumed) past the body limit."""
+        if self.redirect_to is not None:
+            return self.discard(data)
         if self.abort_error is not None:
             return 0
         self.last_io = self.clock()
         received = self.received + len(data)
-        limit = self.spec.max_body_bytes
-        if received > limit:
-            request = self.request
-            self.abort_error = BodyTooLarge(
-                request.method, request.url, f"body exceeds the limit of {limit} bytes"
-            )
+        if received > self.limit:
+            self.abort_error = self._too_large(f"body exceeds the limit of {self.limit} bytes")
             return 0
         self.received = received
+        self.ctx.moved += len(data)  # the low-speed rule's measure (the watchdog reads it)
         if self._buffer is not None:
             self._buffer.write(data)
         elif self._first is None:
@@ -297,9 +465,17 @@ class FetchTransfer(Transfer):
         return None
 
     def on_xfer(self, dltotal: int, dlnow: int, ultotal: int, ulnow: int) -> int:
-        """libcurl callback (only when someone listens): upload progress."""
-        if ultotal and not self.received:
-            self.ctx.progress(ulnow, ultotal, "up", final=ulnow >= ultotal)
+        """libcurl callback (someone listens, or a low-speed rule): upload progress.
+
+        Uploaded bytes count for the low-speed rule, as on requests.
+        """
+        if ulnow > self._sent:
+            self.ctx.moved += ulnow - self._sent
+            self._sent = ulnow
+            # Every step up to the last: its final call may come after the answer began.
+            # A streamed body reports from on_read instead, as requests does.
+            if ultotal and self.listening and not isinstance(self.hop.body, BodySource):
+                self.ctx.progress(ulnow, ultotal, "up", final=ulnow >= ultotal)
         return 0
 
     def body(self) -> bytes:
@@ -325,8 +501,11 @@ class StreamTransfer(Transfer):
     the rest on the network thread. ``_cond`` guards the buffer and the flags.
     """
 
-    def __init__(self, request: Request, clock: Callable[[], float]) -> None:
-        super().__init__(request, clock)
+    def __init__(
+        self, request: Request, clock: Callable[[], float], jar: CookieJar | None = None
+    ) -> None:
+        # Files and images are stored as sent: no decoding (see store_as_sent).
+        super().__init__(request, clock, jar, decode=False)
         self._cond = threading.Condition()
         self._chunks: collections.deque[bytes] = collections.deque()
         self._buffered = 0
@@ -345,6 +524,8 @@ class StreamTransfer(Transfer):
 
     def on_body(self, data: bytes) -> Any:
         """Hand the bytes to the reader; pause while it is far behind."""
+        if self.redirect_to is not None:
+            return self.discard(data)
         self.last_io = self.clock()
         with self._cond:
             if self._buffered >= _HIGH_WATER:

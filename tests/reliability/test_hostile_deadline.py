@@ -86,6 +86,7 @@ def test_drip_in_any_phase_ends_at_the_deadline(
     _all_end_by_deadline(hostile_engine, server.url(f"/{phase}"))
 
 
+@pytest.mark.curl_gap  # libcurl ends it sooner: 5,000 header lines at most (docs/transports.md)
 def test_endless_trailer_flood_ends_at_the_deadline(
     raw: Start, hostile_engine: httpops.Engine
 ) -> None:

@@ -94,6 +94,7 @@ def test_extra_workers_exit_when_idle_and_the_cap_holds() -> None:
     assert all(not t.is_alive() for t in pool.threads)
 
 
+@pytest.mark.requests_transport  # requests' per-worker sessions; curl fetches on one thread
 def test_release_thread_drops_the_session_of_an_exiting_worker(
     engine: httpops.Engine, poll_server: OTCv8Server
 ) -> None:

@@ -62,6 +62,7 @@ def test_download_pool_runs_queued_work_by_priority(
     assert _run_queue(engine, paced, kind, 1) == ORDER
 
 
+@pytest.mark.requests_transport  # busy workers queue work; curl runs it all (test_curl_scheduling)
 @pytest.mark.parametrize("kind", ["get", "get_json", "post", "post_json", "put", "request"])
 def test_fixed_request_pool_runs_queued_work_by_priority(
     make_engine: Make, config: Conf, paced: PacedServer, kind: str
@@ -70,6 +71,7 @@ def test_fixed_request_pool_runs_queued_work_by_priority(
     assert _run_queue(engine, paced, kind, 1) == ORDER
 
 
+@pytest.mark.requests_transport  # busy workers queue work; curl runs it all (test_curl_scheduling)
 def test_elastic_pool_at_its_cap_runs_queued_work_by_priority(
     make_engine: Make, config: Conf, paced: PacedServer
 ) -> None:
@@ -88,6 +90,7 @@ def test_elastic_pool_at_its_cap_runs_queued_work_by_priority(
     assert sorted(paced.arrivals[6:]) == ["/gate/b", "/gate/bg", "/gate/d"]
 
 
+@pytest.mark.requests_transport  # busy workers queue work; curl runs it all (test_curl_scheduling)
 def test_running_work_is_not_preempted(make_engine: Make, config: Conf, paced: PacedServer) -> None:
     engine = make_engine(config(max_workers=1, max_elastic_workers=0))
     blocker = engine.get(paced.url("/gate/slow"))
@@ -101,6 +104,7 @@ def test_running_work_is_not_preempted(make_engine: Make, config: Conf, paced: P
     assert blocker.value.content == b'"slow"'
 
 
+@pytest.mark.requests_transport  # busy workers queue work; curl runs it all (test_curl_scheduling)
 def test_default_priority_is_zero_and_fifo(
     make_engine: Make, config: Conf, paced: PacedServer
 ) -> None:
@@ -126,6 +130,7 @@ def test_a_bad_priority_fails_at_the_call(
     assert engine.operations == {}
 
 
+@pytest.mark.requests_transport  # busy workers queue work; curl runs it all (test_curl_scheduling)
 def test_scope_methods_take_priority(make_engine: Make, config: Conf, paced: PacedServer) -> None:
     engine = make_engine(config(max_workers=1, max_elastic_workers=0))
     with engine.scope() as scope:
