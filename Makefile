@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint format bench demo docs docs-serve soak clean dist test-floors
+.PHONY: venv test test-slow lint format bench demo docs docs-serve soak clean dist test-floors
 
 venv: $(STAMP)
 
@@ -15,11 +15,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[docs,demo,fast]' --group dev
 	touch $(STAMP)
 
-# The whole suite on each transport; tests marked requests_transport (the worker
-# model itself, or `responses` mocks) are deselected on curl (docs/transports.md).
+# The suite on each transport (tests/run_both.sh), except the tests marked slow
+# (each waits a second or more for a misbehaving server on purpose):
+# `make test-slow` runs those, and CI runs both.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
-	HTTPOPS_TRANSPORT=curl $(BIN)/python -m pytest -q
+	bash tests/run_both.sh $(BIN)/python -m "not slow"
+
+test-slow: $(STAMP)
+	bash tests/run_both.sh $(BIN)/python -m slow
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

@@ -157,6 +157,7 @@ def test_download_with_a_wrong_sha256_fails_and_keeps_nothing(
 # -- ws (a subprocess with piped stdin) -------------------------------------------------
 
 
+@pytest.mark.slow
 def test_ws_sends_stdin_lines_and_prints_messages(demo: DemoServer) -> None:
     proc = run("ws", demo.ws("/echo"), stdin="hello\nworld\n")
     assert proc.returncode == 0, proc.stderr
@@ -165,6 +166,7 @@ def test_ws_sends_stdin_lines_and_prints_messages(demo: DemoServer) -> None:
     assert "httpops: closed 1000" in proc.stderr
 
 
+@pytest.mark.slow
 def test_ws_chat_and_json_mode(demo: DemoServer) -> None:
     chat = run("ws", demo.ws("/chat?name=cli"), stdin="any news?\n")
     assert chat.returncode == 0, chat.stderr
@@ -187,6 +189,7 @@ def test_ws_connection_refused_exits_1() -> None:
 # -- serve and demo (subprocesses) -------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_serve_prints_its_urls_and_answers_until_stopped() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "httpops", "serve"],
@@ -215,6 +218,7 @@ def test_serve_prints_its_urls_and_answers_until_stopped() -> None:
     assert "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_demo_subcommand_runs_one_second(tmp_path: Path) -> None:
     proc = run("demo", "--seconds", "1")
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -43,6 +43,7 @@ def demo_server() -> Iterator[DemoServer]:
 # -- the demo itself ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_python_m_httpops_demo_runs_and_exits_0() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "httpops.demo", "--seconds", "1"],

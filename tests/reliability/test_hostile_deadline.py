@@ -79,6 +79,7 @@ def hostile_engine(
 
 
 @pytest.mark.parametrize("phase", sorted(PHASES))
+@pytest.mark.slow
 def test_drip_in_any_phase_ends_at_the_deadline(
     phase: str, raw: Start, hostile_engine: httpops.Engine
 ) -> None:
@@ -87,6 +88,7 @@ def test_drip_in_any_phase_ends_at_the_deadline(
 
 
 @pytest.mark.curl_gap  # libcurl ends it sooner: 5,000 header lines at most (docs/transports.md)
+@pytest.mark.slow
 def test_endless_trailer_flood_ends_at_the_deadline(
     raw: Start, hostile_engine: httpops.Engine
 ) -> None:
@@ -97,6 +99,7 @@ def test_endless_trailer_flood_ends_at_the_deadline(
     assert time.process_time() - cpu <= 2 * len(KINDS) * LIMIT
 
 
+@pytest.mark.slow
 def test_deadline_none_still_allows_a_slow_but_steady_request(
     raw: Start,
     make_engine: Callable[..., httpops.Engine],

@@ -42,6 +42,7 @@ def _start(engine: httpops.Engine, kind: str, url: str) -> httpops.Operation:
 
 
 @pytest.mark.parametrize("kind", ["get", "download", "image"])
+@pytest.mark.slow
 def test_low_speed_rule_ends_a_drip_without_a_deadline(
     kind: str,
     raw: Start,
@@ -66,6 +67,7 @@ def test_low_speed_rule_ends_a_drip_without_a_deadline(
     assert not (tmp_path / "downloads" / "slow.bin").exists()
 
 
+@pytest.mark.slow
 def test_low_speed_rule_lets_a_steady_body_through(
     raw: Start,
     make_engine: Callable[..., httpops.Engine],

@@ -186,6 +186,7 @@ def test_reconnect_refuses_a_backoff_that_would_spin(backoff: float) -> None:
         httpops.Reconnect(attempts=None, backoff=backoff)
 
 
+@pytest.mark.slow
 def test_reconnects_to_a_resetting_peer_are_paced(
     raw: Start, make_engine: MakeEngine, fast_config: FastConfig, short_close: float
 ) -> None:
@@ -263,6 +264,7 @@ def _pump(engine: httpops.Engine, seconds: float) -> None:
 # --- item 11: the byte high-water mark -------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_byte_high_water_mark_stops_reading(
     raw: Start, make_engine: MakeEngine, fast_config: FastConfig, short_close: float
 ) -> None:
@@ -324,6 +326,7 @@ def test_engine_close_drops_a_flood_and_ends_in_time(
 # --- item 2: the opening handshake -------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_dripped_handshake_fails_within_the_timeout(
     raw: Start, make_engine: MakeEngine, fast_config: FastConfig
 ) -> None:
@@ -337,6 +340,7 @@ def test_a_dripped_handshake_fails_within_the_timeout(
     assert len(sock.errors) == 1 and sock.opens == 0
 
 
+@pytest.mark.slow
 def test_a_dripped_tls_handshake_fails_within_the_timeout(
     raw: Start, make_engine: MakeEngine, fast_config: FastConfig, ca: trustme.CA, ca_bundle: str
 ) -> None:
@@ -367,6 +371,7 @@ def test_endless_handshake_header_lines_are_capped(
 
 
 @pytest.mark.parametrize("scheme", ["ws", "wss"])
+@pytest.mark.slow
 def test_a_peer_that_stops_reading_is_dead_even_during_a_big_send(
     raw: Start,
     make_engine: MakeEngine,
@@ -395,6 +400,7 @@ def test_a_peer_that_stops_reading_is_dead_even_during_a_big_send(
 # --- item 13: ping flood -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_ping_flood_neither_pins_a_core_nor_gets_a_pong_each(
     raw: Start, make_engine: MakeEngine, fast_config: FastConfig, short_close: float
 ) -> None:
@@ -455,6 +461,7 @@ def test_proxy_variables_are_read_when_the_engine_is_created(
 
 
 @pytest.mark.parametrize("scheme", ["ws", "wss"])
+@pytest.mark.slow
 def test_idle_timeout_fails_a_silent_socket_once(
     raw: Start,
     make_engine: MakeEngine,
@@ -475,6 +482,7 @@ def test_idle_timeout_fails_a_silent_socket_once(
     assert len(sock.closes) == 1
 
 
+@pytest.mark.slow
 def test_messages_keep_an_idle_socket_open(
     raw: Start, make_engine: MakeEngine, fast_config: FastConfig
 ) -> None:

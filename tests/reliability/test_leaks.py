@@ -24,6 +24,7 @@ from tests.servers import misbehaving as mb
 Start = Callable[..., RawTCPServer]
 
 
+@pytest.mark.slow
 def test_failing_requests_do_not_accumulate_descriptors(
     raw: Start,
     http_server: HTTPTestServer,
@@ -98,6 +99,7 @@ def test_finished_operations_and_closed_engines_are_not_retained(
     assert engine_ref() is None, "something still holds a closed engine"
 
 
+@pytest.mark.slow
 def test_soak_harness_runs_and_checks(capsys: pytest.CaptureFixture[str]) -> None:
     # The soak itself (make soak, .ci/run) in miniature: it must pass its own checks.
     from soak.__main__ import main

@@ -73,6 +73,7 @@ def test_misbehaving_server_fails_once_in_time(
     assert not images.exists() or [p for p in images.rglob("*") if p.is_file()] == []
 
 
+@pytest.mark.slow
 def test_drip_just_under_the_stall_timeout_succeeds(
     raw: Start,
     make_engine: Callable[..., httpops.Engine],

@@ -28,6 +28,7 @@ FastConfig = Callable[..., httpops.Config]
 BIG = 8 * 1024 * 1024  # more than our send buffer and the peer's receive buffer hold
 
 
+@pytest.mark.slow
 def test_a_write_stall_while_our_reader_is_paused_is_not_a_dead_peer(
     raw: Start, make_engine: MakeEngine, fast_config: FastConfig
 ) -> None:

@@ -59,6 +59,7 @@ def progress_puts(engine: httpops.Engine) -> list[Progress]:
     return seen
 
 
+@pytest.mark.slow
 def test_a_short_get_is_not_queued_behind_long_polls(
     curl_engine: Callable[..., httpops.Engine], server: HTTPTestServer
 ) -> None:
@@ -180,6 +181,7 @@ def test_large_download_pauses_for_its_reader_and_verifies(
     assert op.received == size
 
 
+@pytest.mark.slow
 def test_a_download_pauses_while_its_reader_is_behind(
     curl_engine: Callable[..., httpops.Engine],
     server: HTTPTestServer,

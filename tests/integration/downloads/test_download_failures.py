@@ -188,6 +188,7 @@ def test_a_file_system_error_fails_the_operation_clearly(
     assert server.requests == []  # it failed before any request
 
 
+@pytest.mark.slow
 def test_downloads_use_the_download_deadline_not_the_request_deadline(
     make_engine: Callable[..., httpops.Engine],
     dl_config: Callable[..., httpops.Config],

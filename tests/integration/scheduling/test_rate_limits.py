@@ -40,6 +40,7 @@ def test_rate_limit_caps_one_download(make_engine: Make, config: Conf, paced: Pa
     assert op.speed <= rate * 1.3  # the speed shown is the capped one
 
 
+@pytest.mark.slow
 def test_max_download_rate_is_shared_by_every_download(
     make_engine: Make, config: Conf, paced: PacedServer
 ) -> None:
@@ -104,6 +105,7 @@ def test_close_does_not_wait_for_the_bucket(
     assert op.state is httpops.State.CANCELED
 
 
+@pytest.mark.slow
 def test_time_held_back_by_our_cap_is_not_a_low_speed_failure(
     make_engine: Make, config: Conf, paced: PacedServer
 ) -> None:

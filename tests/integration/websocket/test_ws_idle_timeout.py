@@ -25,6 +25,7 @@ def _recorder(seen: list[tuple[str, Any, float]]) -> dict[str, Any]:
     return {name: note(name) for name in ("onOpen", "onMessage", "onError", "onClose")}
 
 
+@pytest.mark.slow
 def test_a_silent_socket_times_out_after_the_facade_timeout(
     engine: httpops.Engine, ws_server: WSTestServer
 ) -> None:
@@ -41,6 +42,7 @@ def test_a_silent_socket_times_out_after_the_facade_timeout(
     assert ws.id not in http.operations
 
 
+@pytest.mark.slow
 def test_messages_reset_the_facade_idle_timeout(
     engine: httpops.Engine, ws_server: WSTestServer
 ) -> None:

@@ -35,6 +35,7 @@ def _ours() -> bool:
     return threading.current_thread().name.startswith("httpops-ws-")
 
 
+@pytest.mark.slow
 def test_tls_reader_and_writer_never_meet_inside_openssl(
     make_engine: EngineFactory,
     wss_server: WSTestServer,
