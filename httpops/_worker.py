@@ -12,6 +12,7 @@ import os
 import queue
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,12 @@ log = logging.getLogger("httpops")
 
 #: Seconds an extra (elastic) worker waits for a job before it exits.
 ELASTIC_IDLE_EXIT = 5.0
+#: Seconds with every worker busy and no job finishing before extra workers
+#: start. Extra workers are for workers held by slow servers (long-polls), not
+#: for bursts of quick requests: under the GIL, 4 workers finish a burst as
+#: fast as 200 would, and 200 threads starve the host's frame (measured:
+#: 9.7 fps under the frames bench load when every queued job got a thread).
+ELASTIC_AFTER = 0.2
 
 
 def lower_thread_priority(niceness: int) -> None:
@@ -55,10 +62,14 @@ class WorkerPool:
 
     Threads start lazily, one per submitted job while none is idle, up to
     ``max_workers``. With ``elastic_cap`` above ``max_workers`` the pool is
-    elastic: while every worker is busy a submitted job starts another one,
-    up to ``elastic_cap``; workers beyond ``max_workers`` exit after
-    ``idle_exit`` seconds without a job (calling ``on_exit`` on their own
-    thread first, so per-thread resources such as a session are released).
+    elastic: once every worker is busy and none has finished a job for
+    ``elastic_after`` seconds (slow servers hold them, e.g. long-polls), queued jobs start
+    more workers, doubling the pool at most every ``elastic_after`` seconds,
+    up to ``elastic_cap``; a job submitted then starts one at once. Workers
+    beyond ``max_workers`` exit after ``idle_exit`` seconds without a job
+    (calling ``on_exit`` on their own thread first, so per-thread resources
+    such as a session are released). A short-lived timer thread
+    (``<prefix>-elastic``) re-checks while jobs wait.
     """
 
     def __init__(
@@ -69,6 +80,7 @@ class WorkerPool:
         *,
         elastic_cap: int | None = None,
         idle_exit: float = ELASTIC_IDLE_EXIT,
+        elastic_after: float = ELASTIC_AFTER,
         on_exit: Callable[[], None] | None = None,
     ) -> None:
         self._max_workers = max_workers
@@ -92,12 +104,20 @@ class WorkerPool:
         self._leaving: list[threading.Thread] = []
         self._started = 0
         self._shut_down = False
+        self._elastic_after = elastic_after
+        # When each busy worker took its current job (thread ident -> monotonic),
+        # and when a job last finished: how the pool tells stuck from busy.
+        self._busy_since: dict[int, float] = {}
+        self._last_finish = 0.0
+        # The pending re-check of queued jobs (elastic pools only), if any.
+        self._recheck: threading.Timer | None = None
 
     @property
     def threads(self) -> list[threading.Thread]:
         """The pool's threads, with extra ones still leaving. Thread-safety: any thread."""
         with self._lock:
-            return self._threads + [t for t in self._leaving if t.is_alive()]
+            timer = [self._recheck] if self._recheck is not None else []
+            return self._threads + [t for t in self._leaving + timer if t.is_alive()]
 
     def submit(self, job: Callable[[], None], priority: int = 0) -> None:
         """Queue ``job`` for a worker; queued jobs of a larger ``priority`` run first.
@@ -110,13 +130,66 @@ class WorkerPool:
             self._jobs.put(job, priority)
             if self._idle.acquire(blocking=False) or len(self._threads) >= self._cap:
                 return
-            self._started += 1
-            thread = threading.Thread(
-                target=self._work,
-                name=f"{self._name_prefix}-{self._started}",
-                daemon=True,  # a stuck connect() must not keep the interpreter alive
-            )
-            self._threads.append(thread)
+            if len(self._threads) >= self._max_workers and self._stuck_in() > 0:
+                self._schedule_recheck()  # a burst of quick jobs: the workers will do
+                return
+            thread = self._new_thread()
+        self._start(thread)
+
+    def _stuck_in(self) -> float:
+        """Seconds until the workers count as stuck (0: now). Called with the lock held.
+
+        Stuck: every worker busy, and no job finished for ``elastic_after``
+        seconds while one ran -- slow servers hold them, where a burst of
+        quick jobs keeps finishing.
+        """
+        if len(self._busy_since) < len(self._threads):
+            return self._elastic_after  # a worker is between jobs: it takes the next one
+        since = max(self._last_finish, min(self._busy_since.values(), default=0.0))
+        return max(0.0, since + self._elastic_after - time.monotonic())
+
+    def _schedule_recheck(self) -> None:
+        """Look at the queued jobs again once the workers may count as stuck (lock held)."""
+        if self._recheck is not None or self._shut_down:
+            return
+        timer = threading.Timer(max(self._stuck_in(), 0.01), self._recheck_queue)
+        timer.name = f"{self._name_prefix}-elastic"
+        timer.daemon = True
+        self._recheck = timer
+        timer.start()
+
+    def _recheck_queue(self) -> None:
+        """Start extra workers for queued jobs if every worker is stuck (timer thread)."""
+        threads: list[threading.Thread] = []
+        with self._lock:
+            self._recheck = None
+            if self._shut_down or not len(self._jobs):
+                return
+            if self._stuck_in() > 0:
+                self._schedule_recheck()
+                return
+            # At most double the pool per check: a run of slow jobs grows it
+            # quickly, a rare slow moment in a burst does not start hundreds.
+            room = self._cap - len(self._threads)
+            for _ in range(min(len(self._jobs), room, max(len(self._threads), 1))):
+                threads.append(self._new_thread())
+            if len(self._jobs) > len(threads) and len(self._threads) < self._cap:
+                self._schedule_recheck()
+        for thread in threads:
+            self._start(thread)
+
+    def _new_thread(self) -> threading.Thread:
+        """A new worker thread, counted in the pool (lock held; started by ``_start``)."""
+        self._started += 1
+        thread = threading.Thread(
+            target=self._work,
+            name=f"{self._name_prefix}-{self._started}",
+            daemon=True,  # a stuck connect() must not keep the interpreter alive
+        )
+        self._threads.append(thread)
+        return thread
+
+    def _start(self, thread: threading.Thread) -> None:
         try:
             thread.start()
         except RuntimeError:  # e.g. the process may not start more threads
@@ -138,12 +211,20 @@ class WorkerPool:
                 continue
             if job is None:
                 return
+            me = threading.get_ident()
+            if self._idle_exit is not None:  # only an elastic pool asks how long jobs run
+                with self._lock:
+                    self._busy_since[me] = time.monotonic()
             try:
                 job()
             except BaseException:  # jobs handle their own errors; this is a last guard
                 log.exception("httpops worker job raised")
             # Drop it before idling: the job holds its operation, and with it the body.
             job = None
+            if self._idle_exit is not None:
+                with self._lock:
+                    self._busy_since.pop(me, None)
+                    self._last_finish = time.monotonic()
             self._idle.release()
 
     def _leave(self) -> bool:
@@ -184,6 +265,10 @@ class WorkerPool:
             self._shut_down = True
             threads = list(self._threads)
             leaving = list(self._leaving)  # they take no job: no stop marker
+            recheck, self._recheck = self._recheck, None
+        if recheck is not None:
+            recheck.cancel()
+            leaving.append(recheck)
         for _ in threads:
             self._jobs.put(None, LAST)  # one stop marker per worker, after queued jobs
         threads += leaving

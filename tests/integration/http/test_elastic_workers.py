@@ -113,3 +113,18 @@ def test_release_thread_drops_the_session_of_an_exiting_worker(
     thread.join(10)
     assert done.is_set()
     assert len(transport._sessions) == sessions  # type: ignore[attr-defined]
+
+
+def test_a_burst_of_quick_jobs_starts_no_extra_workers() -> None:
+    # Extra workers are for workers held by slow servers; quick jobs keep
+    # finishing, so a burst is left to the fixed workers (frame safety: 200
+    # threads under the GIL starve the host, see _worker.ELASTIC_AFTER).
+    pool = WorkerPool(2, "httpops-test-burst", elastic_cap=64)
+    done = threading.Semaphore(0)
+    for _ in range(500):
+        pool.submit(done.release)
+    for _ in range(500):
+        assert done.acquire(timeout=10)
+    workers = [t for t in pool.threads if not t.name.endswith("-elastic")]  # not its timer
+    assert len(workers) <= 2
+    assert pool.shutdown(time.monotonic() + 5, time.monotonic) == []
