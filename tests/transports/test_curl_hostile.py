@@ -80,12 +80,18 @@ def test_a_redirect_with_an_endless_body_is_still_followed(
 def test_an_endless_trailer_section_ends_before_the_deadline(
     raw: Start, make_engine: Callable[..., httpops.Engine]
 ) -> None:
+    # libcurl 8.12 and later stop after 5,000 header lines (trailers included):
+    # a connection error before the deadline. Older ones (8.11, the pycurl
+    # floor's) read on until the watchdog cuts the flood at the deadline.
     server = raw(trailer_flood(seconds=10.0))
     engine = make_engine(httpops.Config(transport="curl", deadline=5.0, retry=None))
     started = time.monotonic()
     op = engine.get(server.url("/flood"))
     assert engine.wait(op, timeout=10.0)
-    assert time.monotonic() - started < 5.0
-    assert isinstance(op.error, httpops.ConnectError), op.error
+    assert time.monotonic() - started < 5.5
     text = str(op.error)
-    assert "GET" in text and server.url("/flood") in text and "header too large" in text, text
+    assert "GET" in text and server.url("/flood") in text, text
+    if isinstance(op.error, httpops.DeadlineExceeded):
+        return
+    assert isinstance(op.error, httpops.ConnectError), op.error
+    assert "header too large" in text, text
