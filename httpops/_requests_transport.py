@@ -501,6 +501,9 @@ class RequestsStream:
         self.url = resp.url
         self._at_eof = False
         self._decode = True
+        # Set by abort(): the socket is shut down, so it must never go back to the pool
+        # (a trailer section cut short by the abort even reads as a clean end).
+        self._aborted = False
         # The redirects requests followed (their bodies were already drained by it).
         self.history = tuple(
             Response(r.status_code, r.reason or "", Headers(r.headers.items()), b"", r.url,
@@ -514,9 +517,6 @@ class RequestsStream:
         Call before the first read.
         """
         self._decode = False
-        # Set by abort(): the socket is shut down, so it must never go back to the pool
-        # (a trailer section cut short by the abort even reads as a clean end).
-        self._aborted = False
 
     def read_chunk(self, size: int) -> bytes:
         """Next 1..size body bytes as soon as any arrive; b"" at the end."""

@@ -78,3 +78,16 @@ def test_concurrent_requests_reuse_pooled_connections(
         assert all(op.state is httpops.State.DONE for op in ops)
     assert len(server.requests) == 60
     assert len(server.peer_ports()) <= 6, server.peer_ports()
+
+
+def test_a_fully_read_response_is_released_without_error(
+    make_engine: EngineFactory, server: HTTPTestServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Closing the stream of a body read to its end hands the connection back;
+    # it must not fail (and be logged) on the way.
+    engine = make_engine()
+    with caplog.at_level("DEBUG", logger="httpops"):
+        op = engine.get(server.url("/json"))
+        assert engine.wait(op, timeout=10) and op.state is httpops.State.DONE
+    failures = [r for r in caplog.records if "closing response" in r.getMessage()]
+    assert failures == []
