@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._errors import InvalidArgument, WaitTimeout
+from ._operation import TERMINAL
 from ._validation import check_timeout
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ def _iterate(
         finished: list[Operation[T]] = []
         waiting: list[Operation[T]] = []
         for op in pending:  # one look per operation: another thread may be polling
-            (finished if op.done() else waiting).append(op)
+            (finished if op._state in TERMINAL else waiting).append(op)
         pending = waiting
         yield from finished
         if not pending:

@@ -989,7 +989,8 @@ class Engine(MethodsMixin):
             pending[:] = [op for op in pending if op._state not in TERMINAL]
             return len(pending)
 
-        return self._pump_until(lambda: left() == 0, timeout, gather=lambda: left() >= 2)
+        # finished() prunes first on each pump; gather() reads what it left.
+        return self._pump_until(lambda: left() == 0, timeout, gather=lambda: len(pending) >= 2)
 
     def run_until_idle(self, timeout: float | None = None) -> bool:
         """Pump the queue until no operation is live and no event is waiting.

@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from ._resume import discard
 from ._safe_files import SafeDir
 
 __all__ = ["CacheEntry", "ImageStore", "TempImage", "cache_key", "sniff"]
@@ -112,7 +113,7 @@ class TempImage:
     def discard(self) -> None:
         """Close and remove it (never raises); after a failure."""
         self.file.close()
-        remove_in(self.folder, self.name)
+        discard(self.folder, self.name)
 
     def close(self) -> None:
         """Release the file and the directory (idempotent)."""
@@ -241,7 +242,7 @@ class ImageStore:
         }
         folder.write_atomic(key + ".json", json.dumps(data).encode("utf-8"))
         if old is not None and old[1] != name:
-            remove_in(folder, old[1])  # the image changed type; drop the old file
+            discard(folder, old[1])  # the image changed type; drop the old file
         return CacheEntry(url, os.path.join(self.directory, name), etag, last_modified, crc32, size)
 
     def forget(self, key: str, url: str) -> None:
@@ -251,14 +252,6 @@ class ImageStore:
         """
         with self._folder() as folder:
             found = self._read_meta(folder, key, url)
-            remove_in(folder, key + ".json")
+            discard(folder, key + ".json")
             if found is not None:
-                remove_in(folder, found[1])
-
-
-def remove_in(folder: SafeDir, name: str) -> None:
-    """Remove ``name`` from ``folder`` (a link itself, never its target); log failures."""
-    try:
-        folder.unlink(name)
-    except OSError:
-        log.warning("could not remove %s", folder.shown(name), exc_info=True)
+                discard(folder, found[1])

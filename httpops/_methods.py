@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import urlsplit
 
@@ -26,7 +26,7 @@ from ._body import _NO_JSON, encode_body
 from ._config import DEFAULT, Default, Retry
 from ._cookie_view import CookieView
 from ._errors import InvalidArgument
-from ._operation import Operation, OperationCallback
+from ._operation import Operation
 from ._redirects import RFC9110, RedirectPolicy
 from ._response import Response
 from ._validation import check_headers
@@ -120,27 +120,8 @@ class MethodsMixin:
     if TYPE_CHECKING:
         transport: Any
 
-        def _http(
-            self,
-            kind: str,
-            method: str,
-            url: str,
-            body: Any,
-            content_type: str | None,
-            callback: OperationCallback | None,
-            on_progress: OperationCallback | None,
-            headers: Mapping[str, str] | None,
-            params: Mapping[str, Any] | None,
-            timeout: float | Default,
-            deadline: float | Default | None,
-            *,
-            want_json: bool,
-            raise_for_status: bool = True,
-            redirects: RedirectPolicy = RFC9110,
-            auth: object = None,
-            retry: Retry | None | Default = DEFAULT,
-            priority: int = 0,
-        ) -> Operation: ...
+        # Engine._http, which this mixin's methods end in (typed there).
+        _http: Callable[..., Operation]
 
     @property
     def cookies(self) -> CookieView:

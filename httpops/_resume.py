@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 import zlib
 from dataclasses import dataclass
@@ -33,7 +32,6 @@ __all__ = [
     "discard",
     "load_resume",
     "parse_content_range",
-    "remove_quietly",
     "save_resume",
     "validator_of",
 ]
@@ -118,19 +116,6 @@ def save_resume(folder: SafeDir, meta: str, info: ResumeInfo) -> None:
     folder.write_atomic(meta, json.dumps(data).encode("utf-8"))
 
 
-def remove_quietly(*paths: str) -> None:
-    """Delete files that may not exist; log (never raise) other failures."""
-    for path in paths:
-        if not path:
-            continue
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-        except OSError:
-            log.warning("could not remove %s", path, exc_info=True)
-
-
 class Hashes:
     """CRC32 and (optionally) SHA-256 of the bytes written so far, updated per chunk.
 
@@ -176,7 +161,7 @@ class Hashes:
 def discard(folder: SafeDir, *names: str) -> None:
     """Remove files ``names`` of ``folder`` (links themselves, never their targets).
 
-    Never raises: a failure is logged, as in :func:`remove_quietly`.
+    Never raises: a failure is logged.
     """
     for name in names:
         if not name:

@@ -27,7 +27,6 @@ from ._errors import (
     Canceled,
     ConnectionDropped,
     HTTPStatusError,
-    JSONDecodeError,
     OperationError,
     TransportError,
 )
@@ -35,7 +34,7 @@ from ._response import Headers, Response
 from ._transport import Request, Stream, Transport
 from ._validation import check_headers
 from ._worker import TaskContext
-from .transports.body import loads_json
+from .transports.body import finish_fetch
 
 __all__ = [
     "Outcome",
@@ -376,22 +375,6 @@ def fetch(
         return response
 
     response = with_retries(ctx, retry, request.method, attempt_once)
-    # Judged here, once: raise_for_status=False delivers a 4xx/5xx as the value.
-    failed = response.status >= 400 and request.raise_for_status
-    # Decode text here, on the worker, whenever the host may read it: an error
-    # page is read through err.response, a plain body through op.value.
-    if (failed or not want_json) and response.is_text:
-        response._text = response.decode_text()
-    if failed:
-        raise HTTPStatusError(request.method, request.url, response.status, response)
-    if not want_json:
-        return Outcome(value=response, response=response)
-    try:
-        value = loads_json(response.content)  # orjson when installed
-    except (ValueError, RecursionError) as exc:
-        snippet = response.content[:100].decode("utf-8", errors="replace")
-        err = JSONDecodeError(request.method, request.url, f"invalid JSON: {exc}", snippet)
-        err.response = response
-        raise err from None
-    response._json = value
+    # Judged once, by the same code the curl transport uses.
+    value, response = finish_fetch(request, response, want_json)
     return Outcome(value=value, response=response)
