@@ -230,6 +230,38 @@ def test_an_invalid_close_frame_is_answered_with_the_rfc_code(
     assert_error(ws.operation, "connection error", "protocol error")
 
 
+# A masked server frame: mask bit and key, then the payload XORed with it.
+_MASKED = bytes([0x81, 0x80 | 2]) + b"\x01\x02\x03\x04" + bytes([ord("h") ^ 1, ord("i") ^ 2])
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        bytes([0x80 | 0x40 | 0x1, 2]) + b"hi",  # RSV1 set, no extension agreed
+        bytes([0x80 | 0x20 | 0x1, 2]) + b"hi",  # RSV2
+        hw.frame(0x3, b"x"),  # a reserved (unknown) data opcode
+        hw.frame(0xB, b"x"),  # a reserved control opcode
+        hw.frame(0x9, b"p", fin=False),  # a fragmented ping
+        hw.frame(0x9, b"p" * 126),  # a ping over 125 bytes
+        _MASKED,  # servers never mask
+    ],
+    ids=["rsv1", "rsv2", "opcode-3", "opcode-b", "fragmented-ping", "long-ping", "masked"],
+)
+def test_a_malformed_frame_header_is_answered_1002(
+    raw: Start, make_engine: MakeEngine, fast_config: FastConfig, data: bytes
+) -> None:
+    record = hw.Record()
+    server = raw(hw.sends(data, record))
+    engine = make_engine(fast_config())
+    sock = Socket()
+    ws = engine.websocket(_url(server, "frame"), **sock.callbacks())
+    finish(engine, ws.operation, sock.ending, limit=SLACK)
+    assert wait_for(lambda: _close_code(record) is not None, timeout=2)
+    assert _close_code(record) == 1002
+    assert_error(ws.operation, "connection error", "protocol error")
+    assert sock.messages == 0  # nothing of the bad frame reached the host
+
+
 def test_a_valid_close_frame_is_echoed(
     raw: Start, make_engine: MakeEngine, fast_config: FastConfig
 ) -> None:

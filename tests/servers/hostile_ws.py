@@ -356,11 +356,16 @@ def ping_flood(record: Record, seconds: float) -> Handler:
 
 def invalid_close(payload: bytes, record: Record) -> Handler:
     """Handshake, send a close frame with ``payload``, record the client's answer."""
+    return sends(frame(0x8, payload), record)
+
+
+def sends(data: bytes, record: Record) -> Handler:
+    """Handshake, send ``data`` (a frame, well-formed or not), record the client's answer."""
 
     def handler(conn: socket.socket, stop: threading.Event) -> None:
         if not handshake(conn, record):
             return
-        conn.sendall(frame(0x8, payload))
+        conn.sendall(data)
         try:
             _until_close(conn, stop, record, LIMIT)
         except ConnectionResetError:
