@@ -204,7 +204,6 @@ class Session(Writer):
         self._queued_bytes = 0
         self._delivered_bytes = 0
         self._dropped = 0  # data messages dropped while closing (reader only)
-        self._paused = False
         self._pauses = PauseClock()  # when the reader was paused, for the writer's judgements
         self._resume = threading.Condition(threading.Lock())
         self._last_pong = 0.0  # written by the reader, read by the writer
@@ -311,7 +310,7 @@ class Session(Writer):
         """
         self._delivered += 1
         self._delivered_bytes += size
-        if self._paused and self._drained():
+        if self._pauses.paused and self._drained():
             with self._resume:
                 self._resume.notify()
 
@@ -342,7 +341,7 @@ class Session(Writer):
     @property
     def paused(self) -> bool:
         """Whether the reader stopped reading for backpressure. Thread-safety: any thread."""
-        return self._paused
+        return self._pauses.paused
 
     def close_for_engine(self, deadline: float) -> None:
         """Engine.close(): close with a close frame, then join both threads by ``deadline``.
@@ -579,12 +578,9 @@ class Session(Writer):
         self._pauses.pause(time.monotonic())
         try:
             with self._resume:
-                self._paused = True
-                try:
-                    while not self._drained() and not self._stopping:
-                        self._resume.wait(1.0)  # notified on drain and on stop; 1s: a safety net
-                finally:
-                    self._paused = False
+                # _drained() is re-checked under _resume: a notify before this wait is not lost.
+                while not self._drained() and not self._stopping:
+                    self._resume.wait(1.0)  # notified on drain and on stop; 1s: a safety net
         finally:
             self._pauses.resume(time.monotonic())
             with self._lock:  # a pong judgement the writer put off until now
