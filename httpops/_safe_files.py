@@ -37,6 +37,8 @@ import os
 import secrets
 import stat
 
+from ._download_paths import _inside
+
 __all__ = ["SafeDir", "UnsafeFile"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -83,7 +85,7 @@ class SafeDir:
                 return cls(directory, None)
             return cls(directory, os.open(directory, os.O_RDONLY | _DIRECTORY | _CLOEXEC))
         real = os.path.realpath(directory)
-        if real != root and os.path.commonpath([real, root]) != root:
+        if real != root and not _inside(real, root):
             raise UnsafeFile(f"directory {directory} leads outside {root} (to {real})")
         os.makedirs(root, exist_ok=True)
         fd = os.open(root, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
