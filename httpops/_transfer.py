@@ -75,6 +75,20 @@ class RetryableStatus(Exception):
         self.retry_after = retry_after
 
 
+def retries_status(retry: Retry | None, status: int, method: str, attempt: int) -> bool:
+    """Whether ``retry`` tries again after this status (judged on the head, body unread).
+
+    Shared by every transport, so a retried answer's body is never read or
+    held against the body limit on either.
+    """
+    return (
+        retry is not None
+        and status in retry.statuses
+        and attempt < retry.attempts
+        and (method in IDEMPOTENT_METHODS or retry.retry_non_idempotent)
+    )
+
+
 def status_error(request: Request, stream: Stream) -> HTTPStatusError:
     """Close ``stream`` and return the HTTPStatusError for its status, body not read."""
     stream.close()
@@ -208,12 +222,7 @@ def open_stream(
         raise
     finally:
         ctx.abort_open = None
-    if (
-        retry is not None
-        and stream.status in retry.statuses
-        and attempt < retry.attempts
-        and (request.method in IDEMPOTENT_METHODS or retry.retry_non_idempotent)
-    ):
+    if retries_status(retry, stream.status, request.method, attempt):
         retry_after = parse_retry_after(stream.headers.get("Retry-After"))
         raise RetryableStatus(status_error(request, stream), retry_after)
     return stream

@@ -64,6 +64,8 @@ class FetchOutcomes:
         if op.cancel_requested:
             return  # the cancel command completes it
         try:
+            if transfer.retrying and self._retry_status(transfer):
+                return  # judged on the head; the cut body is no failure
             if error is None and failure is not None:
                 error = transfer.abort_error or translate(
                     failure, transfer.request, transfer.job.deadline

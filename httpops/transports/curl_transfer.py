@@ -38,6 +38,7 @@ from .._cookie_view import NO_COOKIES
 from .._cookies import BoundedCookieJar
 from .._errors import BodyTooLarge, OperationError
 from .._response import Headers, Response
+from .._transfer import retries_status
 from .._transport import Request
 from .curl_hops import REDIRECT_STATUSES, cookie_header, next_hop, store_cookies
 
@@ -235,6 +236,8 @@ class Transfer:
         self.redirect_to: str | None = None
         self.redirect_cut = False
         self._discarded = 0
+        # The answer is a status the retry policy retries: its body is never read.
+        self.retrying = False
 
     def restart(self) -> None:
         """Start again from the first hop (a retry)."""
@@ -258,6 +261,7 @@ class Transfer:
         self.abort_error = None
         self.paused = False
         self.redirect_to, self.redirect_cut, self._discarded = None, False, 0
+        self.retrying = False
         self.attached()
         cookie = cookie_header(self.jar, hop) if self.jar is not None else None
         factory.configure(curl, hop, deadline_ms, share=share, decode=self.decode, cookie=cookie)
@@ -409,7 +413,15 @@ class FetchTransfer(Transfer):
         self.listening = False
 
     def headers_done(self) -> None:
-        """Refuse a promised length over the limit before any byte is kept."""
+        """Refuse a promised length over the limit before any byte is kept.
+
+        A status the retry policy retries is judged on its head alone, as on
+        the requests transport: its body is not read (``on_body`` cuts it).
+        """
+        spec, request = self.spec, self.request
+        if retries_status(spec.retry, self.status, request.method, self.attempt):
+            self.retrying = True
+            return
         limit = self.limit
         if self.expected is not None and self.expected > limit:
             self.abort_error = self._too_large(
@@ -442,6 +454,8 @@ class FetchTransfer(Transfer):
         """Keep the bytes; stop the transfer (0 consumed) past the body limit."""
         if self.redirect_to is not None:
             return self.discard(data)
+        if self.retrying:
+            return 0  # cut: another attempt follows, this body is never read
         if self.abort_error is not None:
             return 0
         self.last_io = self.clock()

@@ -195,3 +195,29 @@ def test_a_proxy_set_after_start_is_not_used(
     op = engine.get(http_server.url("/text"))
     assert engine.wait(op, timeout=10)
     assert op.state is httpops.State.DONE, op.error
+
+
+def test_a_retried_status_whose_body_is_over_the_limit_is_still_retried(
+    engine_on: Callable[..., httpops.Engine],
+) -> None:
+    # The retry is judged on the status and headers, as requests does: the
+    # 503's body (over max_body_bytes) is never read, on either transport.
+    hits: list[int] = []
+
+    def handler(conn: socket.socket, stop: threading.Event) -> None:
+        read_request_head(conn)
+        hits.append(1)
+        if len(hits) == 1:
+            big = b"x" * 200_000
+            head = b"HTTP/1.1 503 Busy\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
+            conn.sendall(head % len(big) + big)
+        else:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+
+    with RawTCPServer(handler) as server:
+        engine = engine_on(max_body_bytes=64 * 1024, retry=httpops.Retry(attempts=2, backoff=0.001))
+        op = engine.get(f"{server.base_url}/busy")
+        assert engine.wait(op, timeout=10)
+        assert op.error is None, op.error
+        assert op.value.content == b"ok"
+        assert len(hits) == 2
