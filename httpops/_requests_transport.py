@@ -194,18 +194,7 @@ class RequestsTransport:
         with self._lock:
             sessions, self._sessions = self._sessions, []
         for session in sessions:
-            # urllib3 2's PoolManager.clear() only forgets its pools; their idle
-            # sockets close when a pool is garbage collected, and anything still
-            # referring to a response (an error's __cause__) keeps it alive. Close them now.
-            for adapter in session.adapters.values():
-                manager = getattr(adapter, "poolmanager", None)
-                if manager is None:
-                    continue
-                for key in list(manager.pools.keys()):
-                    pool = manager.pools.get(key)
-                    if pool is not None:
-                        pool.close()
-            session.close()
+            _close_session(session)
 
     def release_thread(self) -> None:
         """Close the calling thread's session: its worker is about to exit.
@@ -221,15 +210,25 @@ class RequestsTransport:
         with self._lock:
             if session in self._sessions:
                 self._sessions.remove(session)
-        for adapter in session.adapters.values():  # as close() does, for one session
-            manager: Any = getattr(adapter, "poolmanager", None)
-            if manager is None:
-                continue
-            for key in list(manager.pools.keys()):
-                pool = manager.pools.get(key)
-                if pool is not None:
-                    pool.close()
-        session.close()
+        _close_session(session)
+
+
+def _close_session(session: requests.Session) -> None:
+    """Close ``session`` and the idle sockets of its connection pools now.
+
+    urllib3 2's PoolManager.clear() only forgets its pools; their idle sockets
+    close when a pool is garbage collected, and anything still referring to a
+    response (an error's __cause__) keeps it alive.
+    """
+    for adapter in session.adapters.values():
+        manager: Any = getattr(adapter, "poolmanager", None)
+        if manager is None:
+            continue
+        for key in list(manager.pools.keys()):
+            pool = manager.pools.get(key)
+            if pool is not None:
+                pool.close()
+    session.close()
 
 
 class _ConnectionsInUse:

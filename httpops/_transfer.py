@@ -34,7 +34,7 @@ from ._response import Headers, Response
 from ._transport import Request, Stream, Transport
 from ._validation import check_headers
 from ._worker import TaskContext
-from .transports.body import finish_fetch
+from .transports.body import body_limit, finish_fetch, json_too_large
 
 __all__ = [
     "Outcome",
@@ -356,10 +356,8 @@ def fetch(
             large, or invalid JSON.
     """
 
-    limit = max_body_bytes
-    json_limited = want_json and max_json_bytes is not None and max_json_bytes < max_body_bytes
-    if json_limited and max_json_bytes is not None:
-        limit = max_json_bytes
+    json_limit = body_limit(max_body_bytes, max_json_bytes, want_json)
+    limit = max_body_bytes if json_limit is None else json_limit
 
     def attempt_once(attempt: int) -> Response:
         started = clock()
@@ -367,13 +365,10 @@ def fetch(
         try:
             content = read_body(ctx, stream, request, limit, chunk_size)
         except BodyTooLarge as exc:
-            if not json_limited:
+            if json_limit is None:
                 raise
-            raise BodyTooLarge(
-                request.method, request.url,
-                f"{exc.detail}; bodies to be JSON-decoded are limited by max_json_bytes "
-                f"({limit} bytes), checked before decoding",
-            ) from None  # fmt: skip
+            detail = json_too_large(exc.detail, limit)
+            raise BodyTooLarge(request.method, request.url, detail) from None
         finally:
             stream.close()
         response = Response(

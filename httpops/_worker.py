@@ -379,8 +379,7 @@ class TaskContext:
         low = None
         if rules.low_speed_limit is not None:
             low = self._window_start + rules.low_speed_time
-        candidates = [t for t in (self._deadline_at, low) if t is not None]
-        return min(candidates) if candidates else None
+        return self._next_inspection(low)
 
     def inspect(self, now: float) -> float | None:
         """Judge the deadline and the low-speed rule at ``now``; on the watchdog thread.

@@ -54,6 +54,25 @@ def loads_json(content: bytes) -> Any:
     return json.loads(content)
 
 
+def body_limit(max_body_bytes: int, max_json_bytes: int | None, want_json: bool) -> int | None:
+    """The JSON limit when it is the tighter one for this fetch, else None.
+
+    A body to be JSON-decoded is held to ``max_json_bytes`` as it arrives
+    (decoded), so the decoder never starts on a huge one.
+    """
+    if want_json and max_json_bytes is not None and max_json_bytes < max_body_bytes:
+        return max_json_bytes
+    return None
+
+
+def json_too_large(detail: str, limit: int) -> str:
+    """The detail of a BodyTooLarge under the JSON limit (the same on every transport)."""
+    return (
+        f"{detail}; bodies to be JSON-decoded are limited by max_json_bytes "
+        f"({limit} bytes), checked before decoding"
+    )
+
+
 def finish_fetch(request: Request, response: Response, want_json: bool) -> tuple[Any, Response]:
     """The value of a fetched response: the Response, or its decoded JSON.
 

@@ -40,6 +40,7 @@ from .._errors import BodyTooLarge, OperationError
 from .._response import Headers, Response
 from .._transfer import retries_status
 from .._transport import Request
+from .body import body_limit, json_too_large
 from .curl_hops import REDIRECT_STATUSES, cookie_header, next_hop, store_cookies
 
 if TYPE_CHECKING:
@@ -396,14 +397,9 @@ class FetchTransfer(Transfer):
         self.spec = spec
         self.ctx = ctx
         self.attempt = 0
-        # A body to be JSON-decoded is held to max_json_bytes too, counted as it
-        # arrives (decoded), so the decoder never starts on a huge one.
-        self.limit = spec.max_body_bytes
-        self.json_limited = (
-            spec.want_json and max_json_bytes is not None and max_json_bytes < self.limit
-        )
-        if self.json_limited and max_json_bytes is not None:
-            self.limit = max_json_bytes
+        json_limit = body_limit(spec.max_body_bytes, max_json_bytes, spec.want_json)
+        self.json_limited = json_limit is not None
+        self.limit = spec.max_body_bytes if json_limit is None else json_limit
         self._sent = 0  # request-body bytes counted into ctx.moved this attempt
         # The body: a single chunk as is (most small bodies), else a BytesIO whose
         # getvalue() hands its buffer over without a copy -- joining 32 MiB of
@@ -444,10 +440,7 @@ class FetchTransfer(Transfer):
     def _too_large(self, detail: str) -> BodyTooLarge:
         """The error for a body over the limit (phrased as ``httpops._transfer.fetch`` does)."""
         if self.json_limited:
-            detail = (
-                f"{detail}; bodies to be JSON-decoded are limited by max_json_bytes "
-                f"({self.limit} bytes), checked before decoding"
-            )
+            detail = json_too_large(detail, self.limit)
         return BodyTooLarge(self.request.method, self.request.url, detail)
 
     def on_body(self, data: bytes) -> Any:
