@@ -439,6 +439,8 @@ class NetworkLoop(FetchOutcomes):
         if transfer is None:
             self._release(curl)
             return
+        if isinstance(transfer, FetchTransfer):
+            transfer.take_head()  # a body-less answer: its head is judged now
         if transfer.redirect_to is not None and (error is None or transfer.redirect_cut):
             transfer.curl = None
             self._release(curl)
@@ -509,6 +511,8 @@ class NetworkLoop(FetchOutcomes):
         for curl, transfer in self._active.items():
             if isinstance(transfer, StreamTransfer):
                 transfer.flush()
+            elif isinstance(transfer, FetchTransfer):
+                transfer.saw_head_progress(now)
             if transfer.paused or now - transfer.last_io < transfer.request.read_timeout:
                 continue
             pretransfer = curl.getinfo(pycurl.PRETRANSFER_TIME)

@@ -60,6 +60,8 @@ _LOW_WATER = 2 * 1024 * 1024
 _NO_HEADERS = Headers()
 # Buffered bytes at which a waiting reader is woken at once.
 _WAKE_BYTES = 256 * 1024
+# CURLOPT_SUPPRESS_CONNECT_HEADERS (libcurl 7.54), which pycurl does not name.
+_SUPPRESS_CONNECT_HEADERS = getattr(pycurl, "SUPPRESS_CONNECT_HEADERS", 265)
 
 
 class HandleFactory:
@@ -122,6 +124,8 @@ class HandleFactory:
             setopt(pycurl.SHARE, self.share)
         setopt(pycurl.PROTOCOLS, _PROTOCOLS)
         setopt(pycurl.FOLLOWLOCATION, 0)  # each hop is ours (curl_hops)
+        # A proxy's answer to CONNECT is not the response: keep it from the head.
+        setopt(_SUPPRESS_CONNECT_HEADERS, 1)
         if decode:
             setopt(pycurl.ACCEPT_ENCODING, _ACCEPT_ENCODING)
         setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int(request.connect_timeout * 1000)))
@@ -266,12 +270,16 @@ class Transfer:
         self.attached()
         cookie = cookie_header(self.jar, hop) if self.jar is not None else None
         factory.configure(curl, hop, deadline_ms, share=share, decode=self.decode, cookie=cookie)
-        curl.setopt(pycurl.HEADERFUNCTION, self.on_header)
+        curl.setopt(pycurl.HEADERFUNCTION, self.header_function())
         curl.setopt(pycurl.WRITEFUNCTION, self.on_body)
         if isinstance(hop.body, BodySource):
             hop.body.rewind()  # every attempt and every hop sends it from its first byte
             curl.setopt(pycurl.READFUNCTION, self.on_read)
             curl.setopt(pycurl.SEEKFUNCTION, self.on_seek)
+
+    def header_function(self) -> Callable[[bytes], object]:
+        """libcurl's HEADERFUNCTION for this hop: each line parsed as it comes."""
+        return self.on_header
 
     def on_header(self, line: bytes) -> None:
         """libcurl callback: one header line (status lines start a new block)."""
@@ -372,6 +380,12 @@ class Transfer:
         raise NotImplementedError
 
 
+def _status_of(line: bytes) -> int:
+    """The status code of a status line (0 if it has none)."""
+    parts = line.rstrip(b"\r\n").split(b" ", 2)
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+
+
 def _length(headers: Headers, decoded: bool = True) -> int | None:
     encoding = headers.get("Content-Encoding", "identity").strip().lower()
     raw = headers.get("Content-Length")
@@ -407,6 +421,12 @@ class FetchTransfer(Transfer):
         self._first: bytes | None = None
         self._buffer: io.BytesIO | None = None
         self.listening = False
+        # This hop's header lines as libcurl gave them, parsed once (take_head) when
+        # the first body byte or the end comes: a Python call per line costs more
+        # than the rest of a small GET's header handling.
+        self._head: list[bytes] = []
+        self._head_parsed = False
+        self._head_seen = 0  # lines counted by the stall check
 
     def headers_done(self) -> None:
         """Refuse a promised length over the limit before any byte is kept.
@@ -425,8 +445,44 @@ class FetchTransfer(Transfer):
             )
 
     def attached(self) -> None:
-        """A hop starts: its upload is counted from zero."""
+        """A hop starts: its upload is counted from zero, its head collected afresh."""
         self._sent = 0
+        self._head = []
+        self._head_parsed = False
+        self._head_seen = 0
+
+    def header_function(self) -> Callable[[bytes], object]:
+        """Collect the lines (a C call each, no Python frame); take_head parses them."""
+        return self._head.append
+
+    def take_head(self) -> None:
+        """Parse the collected head once: the last block (1xx answers before it skipped).
+
+        Runs before the first body byte is handled and when the hop ends, so
+        the status, headers, redirect and limits are judged as on_header would.
+        """
+        if self._head_parsed:
+            return
+        self._head_parsed = True
+        lines = self._head
+        start = 0
+        for index, line in enumerate(lines):
+            if line.startswith(b"HTTP/"):
+                start = index
+                status = _status_of(line)
+                if status >= 200 or status == 0:
+                    break  # the final answer (a 1xx is followed by another; a proxy's
+                    # CONNECT answer is never passed: SUPPRESS_CONNECT_HEADERS)
+        for line in lines[start:]:
+            self.on_header(line)
+            if line in (b"\r\n", b"\n"):
+                break  # the head ends; trailers may follow, ignored as on requests
+
+    def saw_head_progress(self, now: float) -> None:
+        """Header lines arriving count as I/O for the stall check (the loop's tick)."""
+        if not self._head_parsed and len(self._head) != self._head_seen:
+            self._head_seen = len(self._head)
+            self.last_io = now
 
     def sent_part(self, position: int, length: int) -> None:
         """Upload progress of a streamed body as libcurl takes it, as on requests.
@@ -445,6 +501,8 @@ class FetchTransfer(Transfer):
 
     def on_body(self, data: bytes) -> Any:
         """Keep the bytes; stop the transfer (0 consumed) past the body limit."""
+        if not self._head_parsed:
+            self.take_head()
         if self.redirect_to is not None:
             return self.discard(data)
         if self.retrying:
