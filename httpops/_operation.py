@@ -104,6 +104,9 @@ OperationCallback = Callable[["Operation[Any]"], Any]
 # Guards every operation's _done_callbacks and _callbacks_taken: add_done_callback()
 # may run on any thread while poll() takes the list on the polling thread.
 _callbacks_lock = threading.Lock()
+# Guards every operation's _cancel_flag/_cancel_event pair (taken only on cancel and
+# by a sleeping backoff, both rare).
+_cancel_lock = threading.Lock()
 
 
 class _DoneFlag:
@@ -177,6 +180,7 @@ class Operation(Generic[T]):
     __slots__ = (
         "_callbacks_taken",
         "_cancel_event",
+        "_cancel_flag",
         "_claimed",
         "_done_callbacks",
         "_engine",
@@ -235,8 +239,11 @@ class Operation(Generic[T]):
         # Scheduling data, set by the engine at the start (transports read them).
         self.priority = 0
         self.rate_limit: int | None = None
-        # Set when cancel is requested: workers poll it between chunks.
-        self._cancel_event = threading.Event()
+        # Set when cancel is requested: workers poll it between chunks. The Event a
+        # backoff sleeps on is made only when one does (a lock and a Condition per
+        # operation would cost every small GET).
+        self._cancel_flag = False
+        self._cancel_event: threading.Event | None = None
         # True once a completion has been enqueued (guarded by the engine lock).
         self._claimed = False
         # True once its owner said no callback of it may run any more.
@@ -299,18 +306,28 @@ class Operation(Generic[T]):
 
         Thread-safety: any thread.
         """
-        return self._cancel_event.is_set()
+        return self._cancel_flag
 
     def _request_cancel(self) -> None:
         """Flag the operation for its worker to stop. Thread-safety: any thread."""
-        self._cancel_event.set()
+        with _cancel_lock:
+            self._cancel_flag = True
+            event = self._cancel_event
+        if event is not None:
+            event.set()
 
     def _wait_canceled(self, timeout: float) -> bool:
         """Sleep up to ``timeout`` seconds, waking early on cancel.
 
         Thread-safety: any thread (used by workers for retry backoff).
         """
-        return self._cancel_event.wait(timeout)
+        with _cancel_lock:
+            if self._cancel_flag:
+                return True
+            event = self._cancel_event
+            if event is None:
+                event = self._cancel_event = threading.Event()
+        return event.wait(timeout)
 
     def _take_done_callbacks(self) -> list[Callable[[Operation[T]], object]]:
         """Hand the done-callbacks to the dispatching completion, once.

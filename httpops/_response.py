@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime
 import json as _json
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from ._errors import HTTPStatusError
 
 __all__ = ["Headers", "Response", "is_textual"]
 
 _NO_VALUE: Any = object()
+_T = TypeVar("_T")
 
 _TEXT_TYPES = ("json", "xml", "javascript", "x-www-form-urlencoded", "yaml", "csv")
 
@@ -33,6 +34,21 @@ class Headers(Mapping[str, str]):
 
     def __getitem__(self, name: str) -> str:
         return self._items[name.lower()][1]
+
+    @overload
+    def get(self, name: str, /) -> str | None: ...
+    @overload
+    def get(self, name: str, /, default: str) -> str: ...
+    @overload
+    def get(self, name: str, /, default: _T) -> str | _T: ...
+    def get(self, name: str, /, default: Any = None) -> Any:
+        """The value of ``name`` (any case), or ``default``.
+
+        Mapping.get would go through __getitem__ and an exception per miss;
+        every fetch asks for several headers it usually does not have.
+        """
+        item = self._items.get(name.lower()) if isinstance(name, str) else None
+        return default if item is None else item[1]
 
     def __iter__(self) -> Iterator[str]:
         return (name for name, _ in self._items.values())

@@ -6,6 +6,7 @@ argument and the value, so the mistake is found where it was made.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -25,7 +26,7 @@ __all__ = [
     "encode_json",
 ]
 
-_FORBIDDEN_URL_CHARS = frozenset("\r\n\t\0 ")
+_FORBIDDEN_URL_CHARS = re.compile("[\r\n\t\0 ]")
 # RFC 9110 token (a header name).
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # A header value: Latin-1 without C0/C1 controls (tab allowed inside), no leading whitespace.
@@ -36,7 +37,14 @@ def check_url(url: object, schemes: tuple[str, ...] = ("http", "https")) -> str:
     """Return ``url`` if it is an absolute URL with a supported scheme and a host."""
     if not isinstance(url, str):
         raise InvalidURL(f"url must be str, got {type(url).__name__}")
-    if any(ch in _FORBIDDEN_URL_CHARS for ch in url):
+    # A game asks for the same few URLs again and again: each is parsed once.
+    return _checked_url(str(url), schemes)
+
+
+@functools.lru_cache(maxsize=512)
+def _checked_url(url: str, schemes: tuple[str, ...]) -> str:
+    """check_url for a str (cached: pure, and only a URL that passed is kept)."""
+    if _FORBIDDEN_URL_CHARS.search(url):
         raise InvalidURL(f"url must not contain whitespace or control characters: {url!r}")
     if not url.isprintable():
         raise InvalidURL(f"url contains non-printable characters: {url!r}")

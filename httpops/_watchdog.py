@@ -18,10 +18,12 @@ backstop.
 
 from __future__ import annotations
 
+import collections
 import heapq
 import itertools
 import logging
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -33,6 +35,14 @@ log = logging.getLogger("httpops")
 # Rebuild the heap once this many of its entries are emptied (and they are at
 # least half of it): keeps the heap's size bounded by the running operations.
 _COMPACT_MIN = 64
+# Seconds: the thread wakes at least this often (an injected clock need not
+# follow real time, and the lazy entries below are taken in at each wake).
+_MAX_SLEEP = 1.0
+# An entry due at least this far ahead waits in a lock-free list until the
+# thread's next wake (within _MAX_SLEEP), dropped there if its operation has
+# ended by then: a small GET under the 60 s low-speed window never touches the
+# lock or the heap. Nearer entries go straight into the heap.
+_LAZY_AHEAD = 2 * _MAX_SLEEP
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,10 @@ class Watchdog:
         self._stale = 0
         self._thread: threading.Thread | None = None
         self._closed = False
+        # (when, item) due at least _LAZY_AHEAD ahead; deque appends need no lock. Weak:
+        # a finished operation (its body, its socket) is not kept until the next wake.
+        self._pending: collections.deque[tuple[float, weakref.ref[Watched]]] = collections.deque()
+        self._draining = False  # True while _take_pending moves entries (see forget)
 
     @property
     def name(self) -> str:
@@ -94,6 +108,9 @@ class Watchdog:
     def watch(self, item: Watched, when: float | None) -> None:
         """Look at ``item`` at ``when`` (clock time); None: never. Thread-safety: any."""
         if when is None:
+            return
+        if self._thread is not None and not self._closed and when - self._clock() >= _LAZY_AHEAD:
+            self._pending.append((when, weakref.ref(item)))
             return
         with self._cond:
             # finished is set before forget() runs: checked here, under the lock, a
@@ -114,6 +131,11 @@ class Watchdog:
 
         Thread-safety: any thread.
         """
+        # Lock-free when it never reached the heap (a lazy entry is dropped where it
+        # waits). _draining is read first: while _take_pending may be moving this
+        # item, the lock (held by it) decides.
+        if not self._draining and id(item) not in self._entries:
+            return
         with self._cond:
             entry = self._entries.pop(id(item), None)
             if entry is None:
@@ -137,6 +159,7 @@ class Watchdog:
             self._closed = True
             self._heap.clear()
             self._entries.clear()
+            self._pending.clear()
             self._cond.notify()
 
     def close(self, timeout: float) -> bool:
@@ -158,6 +181,7 @@ class Watchdog:
             while True:
                 if self._closed:
                     return None
+                self._take_pending()
                 now = self._clock()
                 if self._heap and self._heap[0][0] <= now:
                     due = []
@@ -174,8 +198,25 @@ class Watchdog:
                         return due
                     continue
                 # Bounded wait: an injected clock need not follow real time.
-                wait = 1.0 if not self._heap else min(self._heap[0][0] - now, 1.0)
+                wait = _MAX_SLEEP if not self._heap else min(self._heap[0][0] - now, _MAX_SLEEP)
                 self._cond.wait(wait)
+
+    def _take_pending(self) -> None:
+        """Move the lazy entries still running into the heap (the lock is held)."""
+        pending = self._pending
+        if not pending:
+            return
+        self._draining = True  # before any item's finished flag is read
+        try:
+            while pending:
+                when, ref = pending.popleft()
+                item = ref()
+                if item is not None and not item.finished:
+                    entry = [when, next(self._order), item]
+                    self._entries[id(item)] = entry
+                    heapq.heappush(self._heap, entry)
+        finally:
+            self._draining = False
 
     def _run(self) -> None:
         while True:

@@ -447,8 +447,9 @@ class NetworkLoop(FetchOutcomes):
             self._follow(transfer)
             return
         failure = None if error is None else self._failure(curl, transfer, *error)
-        status = curl.getinfo(pycurl.RESPONSE_CODE) if error is None else transfer.status
-        url = curl.getinfo(pycurl.EFFECTIVE_URL) if error is None else transfer.url
+        if error is None and not transfer.status:  # no status line seen (libcurl has one)
+            transfer.status = curl.getinfo(pycurl.RESPONSE_CODE) or transfer.status
+        # The URL stays the hop's: libcurl follows no redirect (FOLLOWLOCATION off).
         transfer.curl = None
         self._release(curl)
         if isinstance(transfer, StreamTransfer):
@@ -457,7 +458,6 @@ class NetworkLoop(FetchOutcomes):
                 problem = transfer.abort_error or translate(failure, transfer.request, None)
             transfer.end(problem)
         elif isinstance(transfer, FetchTransfer):
-            transfer.status, transfer.url = status or transfer.status, url or transfer.url
             self._fetch_ended(transfer, failure)
 
     def _follow(self, transfer: Transfer) -> None:

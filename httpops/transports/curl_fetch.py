@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from .._body import BodySource
 from .._errors import DeadlineExceeded, OperationError, TransportError
 from .._response import Response
-from .._transfer import IDEMPOTENT_METHODS, parse_retry_after
+from .._transfer import IDEMPOTENT_METHODS, Outcome, parse_retry_after
 from .body import finish_fetch
 from .curl_errors import Failure, translate
 from .curl_transfer import FetchTransfer
@@ -84,8 +84,6 @@ class FetchOutcomes:
             self._done(transfer, outcome)
 
     def _outcome(self, transfer: FetchTransfer) -> Any:
-        from .._transfer import Outcome
-
         request = transfer.request
         received, expected = transfer.received, transfer.expected
         transfer.ctx.progress(received, expected if expected is not None else received, final=True)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import io
 import threading
 import urllib.request
@@ -169,13 +170,26 @@ class HandleFactory:
 
 
 def full_url(request: Request) -> str:
-    """The URL with its query parameters, normalised as requests does."""
-    url = request.url
-    if not request.params and url.isascii() and " " not in url:
-        return url
+    """The URL with its query parameters, normalised as requests does.
+
+    The same URL as the requests transport sends and reports (``http://host``
+    becomes ``http://host/``, ``%41`` becomes ``A``); cached per URL without
+    parameters, as a game fetches the same few URLs again and again.
+    """
+    if request.params:
+        return _prepared_url(request.url, request.params)
+    return _normalised_url(request.url)
+
+
+def _prepared_url(url: str, params: Any) -> str:
     prepared = requests.PreparedRequest()
-    prepared.prepare_url(url, request.params)
+    prepared.prepare_url(url, params)
     return str(prepared.url)
+
+
+@functools.lru_cache(maxsize=512)
+def _normalised_url(url: str) -> str:
+    return _prepared_url(url, None)
 
 
 def header_lines(request: Request, cookie: str | None = None) -> list[bytes]:
@@ -303,7 +317,7 @@ class Transfer:
         status = self.status
         if status < 200:
             return  # an interim answer (1xx): the real one follows
-        if self.jar is not None:
+        if self.jar is not None and ("set-cookie" in self.headers or "set-cookie2" in self.headers):
             store_cookies(self.jar, self.hop, self._lines)
         location = self.headers.get("Location")
         if location and status in REDIRECT_STATUSES:
@@ -459,7 +473,8 @@ class FetchTransfer(Transfer):
         """Parse the collected head once: the last block (1xx answers before it skipped).
 
         Runs before the first body byte is handled and when the hop ends, so
-        the status, headers, redirect and limits are judged as on_header would.
+        the status, headers, redirect and limits are judged as on_header would
+        judge them, line by line -- in one loop here, the hot path of every fetch.
         """
         if self._head_parsed:
             return
@@ -473,10 +488,24 @@ class FetchTransfer(Transfer):
                 if status >= 200 or status == 0:
                     break  # the final answer (a 1xx is followed by another; a proxy's
                     # CONNECT answer is never passed: SUPPRESS_CONNECT_HEADERS)
-        for line in lines[start:]:
-            self.on_header(line)
-            if line in (b"\r\n", b"\n"):
+        if not lines or not lines[start].startswith(b"HTTP/"):
+            return  # no answer at all (the hop failed before one)
+        parts = lines[start].decode("latin-1").rstrip("\r\n").split(" ", 2)
+        self.status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+        self.reason = parts[2] if len(parts) > 2 else ""
+        pairs: list[tuple[str, str]] = []
+        for index in range(start + 1, len(lines)):
+            text = lines[index].decode("latin-1").rstrip("\r\n")
+            if not text:
                 break  # the head ends; trailers may follow, ignored as on requests
+            name, colon, value = text.partition(":")
+            if colon and text[0] not in " \t":  # else folding or junk, as http.client
+                pairs.append((name.strip(), value.strip()))
+        else:
+            return  # the head never ended (the hop failed inside it)
+        self._lines = pairs
+        self.headers = Headers(pairs)
+        self._end_of_headers()
 
     def saw_head_progress(self, now: float) -> None:
         """Header lines arriving count as I/O for the stall check (the loop's tick)."""
