@@ -592,10 +592,12 @@ class StreamTransfer(Transfer):
         paused for a slow reader is resumed.
         """
         with self._cond:
-            pending = b"".join(self._chunks)
-            self._chunks.clear()
+            chunks = self._chunks
+            while chunks and sink.add(chunks.popleft()):  # one at a time: no joined copy
+                pass
+            chunks.clear()
             self._buffered = 0
-            if not pending or sink.add(pending):
+            if sink.error is None:
                 self.sink = sink
             else:
                 self.detached = True  # sink.error says why; later bytes stop the transfer
