@@ -102,10 +102,9 @@ _MIN_DOWNLOAD_CHUNK = 1024 * 1024
 # Seconds a download waits for another download of the same target to let go
 # of the temporary file before it uses a private one (and does not resume).
 _CLAIM_WAIT = 2.0
-# Seconds between a direct write's cancel checks and progress reports (within
-# these bounds, Config.progress_interval).
-_MIN_TICK = 0.01
-_MAX_TICK = 0.1
+# Seconds between a direct write's cancel checks and progress samples (the
+# speed meter wants many; events stay one per Config.progress_interval).
+_TICK = 0.02
 
 
 def start_download(
@@ -558,10 +557,9 @@ class DownloadJob:
                 reported = written
                 ctx.progress(written, total)
 
-        every = min(max(self.config.progress_interval, _MIN_TICK), _MAX_TICK)
         ctx.active_stream = stream  # a cancel or the watchdog breaks the transfer through it
         try:
-            write_body(sink, tick, every)
+            write_body(sink, tick, _TICK)
         except OperationError:
             if sink.error is None:
                 try:
