@@ -47,12 +47,14 @@ import dataclasses
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, BinaryIO
 
 from ._config import DEFAULT, Config, Default
 from ._download_paths import Target, claim_part, release_part, resolve_target, verify_confined
+from ._download_sink import FileSink
 from ._errors import (
+    BodyTooLarge,
     Canceled,
     ChecksumMismatch,
     HTTPStatusError,
@@ -79,6 +81,7 @@ from ._transfer import (
     identity_headers,
     open_stream,
     pump,
+    raise_if_stopped,
     status_error,
     with_retries,
 )
@@ -99,6 +102,9 @@ _MIN_DOWNLOAD_CHUNK = 1024 * 1024
 # Seconds a download waits for another download of the same target to let go
 # of the temporary file before it uses a private one (and does not resume).
 _CLAIM_WAIT = 2.0
+# Seconds between a direct write's cancel checks and progress samples (the
+# speed meter wants many; events stay one per Config.progress_interval).
+_TICK = 0.02
 
 
 def start_download(
@@ -495,6 +501,11 @@ class DownloadJob:
         with self._open_part(folder, part, offset) as f:
             hashes = self._hashes
             assert hashes is not None
+            write_body = getattr(stream, "write_body", None)
+            if write_body is not None and ctx.throttle is None:
+                received = self._receive_direct(ctx, stream, write_body, f, hashes, end, offset)
+                check_complete(self.request, received, self._total)
+                return received
 
             def keep(data: bytes) -> None:
                 # A close-delimited 206 has no Content-Length to stop the read at: a
@@ -510,3 +521,57 @@ class DownloadJob:
             )  # fmt: skip
         check_complete(self.request, received, self._total)
         return received
+
+    def _receive_direct(
+        self,
+        ctx: TaskContext,
+        stream: Stream,
+        write_body: Callable[[FileSink, Callable[[], None], float], None],
+        f: BinaryIO,
+        hashes: Hashes,
+        end: int | None,
+        offset: int,
+    ) -> int:
+        """The body written by the thread that receives it (the curl transport's
+        network thread) through a :class:`FileSink`; this worker waits, checks
+        for cancel and reports progress. Same limits, checks and errors as
+        :func:`~httpops._transfer.pump`. Not for a rate-limited download: its
+        reads are paced here.
+        """
+        request, limit, total = self.request, self.max_bytes, self._total
+        if limit is not None and total is not None and total > limit:
+            raise BodyTooLarge(
+                request.method, request.url, f"Content-Length {total} exceeds the limit of {limit}"
+            )
+        ctx.restart_speed(offset)
+        sink = FileSink(
+            f, hashes, ctx, request, received=offset, limit=limit, end=end, overrun=self._overrun
+        )
+        reported = offset
+
+        def tick() -> None:
+            nonlocal reported
+            ctx.check()
+            written = sink.written  # progress counts bytes in the file, as with pump()
+            if written != reported and (total is None or written < total):
+                reported = written
+                ctx.progress(written, total)
+
+        ctx.active_stream = stream  # a cancel or the watchdog breaks the transfer through it
+        try:
+            write_body(sink, tick, _TICK)
+        except OperationError:
+            if sink.error is None:
+                try:
+                    sink.flush()  # the bytes received are good: a resume continues after them
+                except OSError:
+                    pass  # the next attempt truncates the file to what was hashed
+            raise_if_stopped(ctx)
+            raise
+        finally:
+            ctx.active_stream = None
+        if sink.error is not None:
+            raise sink.error
+        sink.flush()
+        ctx.check()  # a stop can look like a clean end, as in pump()
+        return sink.received

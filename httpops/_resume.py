@@ -127,7 +127,7 @@ class Hashes:
         self.sha = hashlib.sha256() if want_sha256 else None
         self.length = 0
 
-    def update(self, data: bytes) -> None:
+    def update(self, data: bytes | bytearray) -> None:
         """Add the next chunk (zlib and hashlib release the GIL on big chunks)."""
         self.crc = zlib.crc32(data, self.crc)
         if self.sha is not None:

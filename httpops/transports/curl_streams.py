@@ -21,6 +21,7 @@ from .._transport import Request, UploadProgress
 from .curl_transfer import StreamTransfer
 
 if TYPE_CHECKING:
+    from .._download_sink import FileSink
     from .curl import NetworkLoop
 
 __all__ = ["CurlStream", "CurlStreams"]
@@ -128,6 +129,35 @@ class CurlStream:
             request = transfer.request
             raise ConnectionDropped(request.method, request.url, "the engine is closing")
         return data
+
+    def write_body(self, sink: FileSink, tick: Callable[[], None], every: float) -> None:
+        """Let the network thread write the rest of the body into ``sink``; return at its end.
+
+        The write callback appends to the sink's buffer and writes and hashes
+        it a megabyte at a time (:class:`~httpops._download_sink.FileSink`);
+        this worker only waits, calling ``tick()`` (cancel checks, progress)
+        every ``every`` seconds. What is still buffered at the end is the
+        caller's to :meth:`~httpops._download_sink.FileSink.flush`. Returns
+        early, with ``sink.error`` set, when the sink refused bytes.
+
+        Raises:
+            OperationError: The transfer failed (translated), or from ``tick``.
+        """
+        transfer = self._transfer
+        alive = self._loop.alive
+        transfer.attach_sink(sink)
+        try:
+            while not transfer.wait_end(every, alive):
+                if sink.error is not None:
+                    return
+                if not alive():
+                    request = transfer.request
+                    raise ConnectionDropped(request.method, request.url, "the engine is closing")
+                tick()
+        finally:
+            transfer.detach_sink()  # before the caller touches the file again
+        if sink.error is None and transfer.error is not None:
+            raise transfer.error
 
     def close(self) -> None:
         """Stop the transfer if its body was not read to the end."""

@@ -45,6 +45,7 @@ from .body import body_limit, json_too_large
 from .curl_hops import REDIRECT_STATUSES, cookie_header, next_hop, store_cookies
 
 if TYPE_CHECKING:
+    from .._download_sink import FileSink
     from .._worker import TaskContext
     from . import FetchSpec, Job
 
@@ -59,6 +60,9 @@ _REDIRECT_BODY = 1024 * 1024
 _HIGH_WATER = 8 * 1024 * 1024
 _LOW_WATER = 2 * 1024 * 1024
 _NO_HEADERS = Headers()
+# The most libcurl hands the write callback at once (CURL_MAX_WRITE_SIZE); a
+# shorter write means the socket had nothing more for now.
+_MAX_WRITE = 16 * 1024
 # Buffered bytes at which a waiting reader is woken at once.
 _WAKE_BYTES = 256 * 1024
 # CURLOPT_SUPPRESS_CONNECT_HEADERS (libcurl 7.54), which pycurl does not name.
@@ -609,6 +613,11 @@ class StreamTransfer(Transfer):
         self._reader_waiting = False
         # Set by the loop: asks it to resume a paused transfer (any thread).
         self.request_resume: Callable[[StreamTransfer], None] = lambda t: None
+        # A download's file sink (attach_sink): the write callback writes the
+        # body into it instead of buffering it for a reader. ``detached``: the
+        # worker let go of it early; any later byte stops the transfer.
+        self.sink: FileSink | None = None
+        self.detached = False
 
     def headers_done(self) -> None:
         """The worker may look at status and headers now."""
@@ -622,6 +631,16 @@ class StreamTransfer(Transfer):
             return self.discard(data)
         self.last_io = self.clock()
         with self._cond:
+            sink = self.sink
+            if sink is not None:  # a download: straight into its file (see FileSink)
+                self.received += len(data)
+                if not sink.add(data):
+                    return 0
+                if len(data) < _MAX_WRITE:  # the socket ran dry: no full buffer soon
+                    sink.flush_quietly()
+                return None
+            if self.detached:
+                return 0
             if self._buffered >= _HIGH_WATER:
                 self.paused = True
                 return pycurl.WRITEFUNC_PAUSE  # libcurl keeps these bytes for later
@@ -637,9 +656,12 @@ class StreamTransfer(Transfer):
         return None
 
     def flush(self) -> None:
-        """Wake a waiting reader for whatever is buffered (the loop's tick)."""
+        """Wake a waiting reader for whatever is buffered, or write a sink's
+        buffer to its file (the loop's tick: a trickle reaches the file in time)."""
         with self._cond:
-            if self._reader_waiting and self._chunks:
+            if self.sink is not None:
+                self.sink.flush_quietly()
+            elif self._reader_waiting and self._chunks:
                 self._cond.notify()
 
     def end(self, error: OperationError | None) -> None:
@@ -649,6 +671,43 @@ class StreamTransfer(Transfer):
             self.ready = True
             self.error = error
             self._cond.notify_all()
+
+    def attach_sink(self, sink: FileSink) -> None:
+        """From now on the write callback writes the body into ``sink`` (worker).
+
+        What was buffered before goes into it first, in order; a transfer
+        paused for a slow reader is resumed.
+        """
+        with self._cond:
+            chunks = self._chunks
+            while chunks and sink.add(chunks.popleft()):  # one at a time: no joined copy
+                pass
+            chunks.clear()
+            self._buffered = 0
+            if sink.error is None:
+                self.sink = sink
+            else:
+                self.detached = True  # sink.error says why; later bytes stop the transfer
+            resume = self.paused
+            self.paused = False
+        if resume:
+            self.request_resume(self)
+
+    def detach_sink(self) -> None:
+        """The worker lets go of the sink; any later byte stops the transfer (worker).
+
+        Waits for a write the network thread is making into it.
+        """
+        with self._cond:
+            self.sink = None
+            self.detached = True
+
+    def wait_end(self, slice_seconds: float, alive: Callable[[], bool]) -> bool:
+        """Wait up to ``slice_seconds`` for the transfer to end; True once it has (worker)."""
+        with self._cond:
+            if not self.finished and alive():
+                self._cond.wait(slice_seconds)
+            return self.finished
 
     def wait_ready(self, slice_seconds: float, alive: Callable[[], bool]) -> None:
         """Block until the headers are in or the transfer ended (worker)."""
