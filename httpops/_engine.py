@@ -147,6 +147,8 @@ class Engine(MethodsMixin):
         self._lock = threading.Lock()
         self._live: dict[int, Operation] = {}
         self._running: dict[int, TaskContext] = {}
+        # The time rules of each deadline in use (frozen data, shared by operations).
+        self._time_rules: dict[float | None, TimeRules] = {}
         # Cancel hooks of registered operations (a WebSocket closes its socket), by id.
         self._cancel_hooks: dict[int, Callable[[], None]] = {}
         self._next_id = 0
@@ -709,12 +711,18 @@ class Engine(MethodsMixin):
             if self._closed:
                 return None  # close() is canceling every live operation; never start one now
             op._move_to(State.RUNNING)
-            rules = TimeRules(deadline, self.config.low_speed_limit, self.config.low_speed_time)
+            rules = self._time_rules.get(deadline)
+            if rules is None:  # one per deadline in use: every small GET shares it
+                config = self.config
+                rules = TimeRules(deadline, config.low_speed_limit, config.low_speed_time)
+                if len(self._time_rules) < 64:
+                    self._time_rules[deadline] = rules
             ctx = TaskContext(
                 op, self.events, self.clock, self.config.progress_interval, deadline, rules
             )
             ctx.commit_hook = lambda: self._commit(op)
-            ctx.throttle = self._throttle(op, ctx)
+            if op.kind == "download":
+                ctx.throttle = self._throttle(op, ctx)
             listener = _LISTENERS.get(op.kind, _NO_LISTENERS)[1]
             ctx.wants_progress = lambda: (
                 op.on_progress is not None or bool(self.listeners.get(listener))

@@ -426,8 +426,10 @@ class TaskContext:
         return self._next_inspection(low)
 
     def _next_inspection(self, low: float | None) -> float | None:
-        candidates = [t for t in (self._deadline_at, low) if t is not None]
-        return min(candidates) if candidates else None
+        deadline_at = self._deadline_at
+        if deadline_at is None or (low is not None and low < deadline_at):
+            return low
+        return deadline_at
 
     def _held_back(self, now: float) -> float:
         throttle = self.throttle
