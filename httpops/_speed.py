@@ -43,6 +43,15 @@ class SpeedMeter:
         settle: Seconds after the first byte that count as the head start.
     """
 
+    __slots__ = (
+        "_first",
+        "_origin",
+        "_samples",
+        "_settle",
+        "_window",
+        "speed",
+    )
+
     def __init__(self, window: float = WINDOW, settle: float = SETTLE) -> None:
         if not window > 0 or not settle > 0:
             raise ValueError(f"window and settle must be > 0, got {window}, {settle}")

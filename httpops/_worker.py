@@ -284,6 +284,36 @@ class TaskContext:
     :meth:`abort`, which any thread may call.
     """
 
+    __slots__ = (
+        "__weakref__",
+        "_clock",
+        "_deadline",
+        "_deadline_at",
+        "_events",
+        "_interval",
+        "_last_report",
+        "_meter",
+        "_speed",
+        "_started",
+        "_uploaded",
+        "_window_bytes",
+        "_window_held",
+        "_window_start",
+        "abort_open",
+        "active_stream",
+        "commit_hook",
+        "committed",
+        "final_figures",
+        "finished",
+        "moved",
+        "op",
+        "rules",
+        "sleeping",
+        "stop_error",
+        "throttle",
+        "wants_progress",
+    )
+
     def __init__(
         self,
         op: Operation,

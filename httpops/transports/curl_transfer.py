@@ -226,6 +226,34 @@ class Transfer:
     Thread-safety: the network thread only (callbacks and loop).
     """
 
+    __slots__ = (
+        "_discarded",
+        "_lines",
+        "abort_error",
+        "began",
+        "clock",
+        "curl",
+        "decode",
+        "dropped",
+        "expected",
+        "headers",
+        "headers_seen",
+        "history",
+        "hop",
+        "jar",
+        "last_io",
+        "paused",
+        "reason",
+        "received",
+        "redirect_cut",
+        "redirect_to",
+        "request",
+        "retrying",
+        "started",
+        "status",
+        "url",
+    )
+
     def __init__(
         self,
         request: Request,
@@ -415,6 +443,22 @@ def _length(headers: Headers, decoded: bool = True) -> int | None:
 class FetchTransfer(Transfer):
     """A GET/POST/JSON run entirely on the network thread; the body goes to memory."""
 
+    __slots__ = (
+        "_buffer",
+        "_first",
+        "_head",
+        "_head_parsed",
+        "_head_seen",
+        "_sent",
+        "attempt",
+        "ctx",
+        "job",
+        "json_limited",
+        "limit",
+        "listening",
+        "spec",
+    )
+
     def __init__(
         self,
         job: Job,
@@ -598,6 +642,19 @@ class StreamTransfer(Transfer):
     Thread-safety: ``wait_ready``/``take``/``abandon`` on the reading worker;
     the rest on the network thread. ``_cond`` guards the buffer and the flags.
     """
+
+    __slots__ = (
+        "_buffered",
+        "_chunks",
+        "_cond",
+        "_reader_waiting",
+        "detached",
+        "error",
+        "finished",
+        "ready",
+        "request_resume",
+        "sink",
+    )
 
     def __init__(
         self, request: Request, clock: Callable[[], float], jar: CookieJar | None = None
