@@ -118,3 +118,22 @@ def test_facade_request_shape(engine_on: EngineFactory, echo_server: HTTPTestSer
     assert headers["x-client"] == "otc"
     assert headers["user-agent"] == "Mozilla/5.0"  # OTCv8's default agent
     assert headers["content-type"] == "application/json"
+
+
+def test_the_url_is_normalised_as_requests_does_on_both_transports(
+    engine_on: EngineFactory, echo_server: HTTPTestServer
+) -> None:
+    engine = engine_on()
+    # Percent-encoded unreserved characters are decoded; reserved ones are kept.
+    op = engine.get(echo_server.url("/%65cho?s=a%20b"))
+    seen = echoed(engine, op)
+    assert seen["path"] == "/echo?s=a%20b"
+    assert op.response is not None
+    assert op.response.url == echo_server.url("/echo?s=a%20b")
+    # A non-ASCII query is encoded.
+    op = engine.get(echo_server.url("/echo?q=caf\u00e9"))
+    assert echoed(engine, op)["path"] == "/echo?q=caf%C3%A9"
+    # A URL without a path is sent and reported with "/".
+    root = engine.get(echo_server.base_url)
+    assert engine.wait(root, timeout=10) and root.response is not None
+    assert root.response.url == echo_server.base_url + "/"
