@@ -172,7 +172,11 @@ def test_a_symlink_swapped_in_for_an_image_temp_file_is_not_cached(
     hostile.release()
     assert engine.wait(op, timeout=10)
     assert isinstance(op.error, httpops.OperationError), op.error
-    assert url in str(op.error) and "was replaced" in str(op.error)
+    # Seen at the rename ("was replaced"), or -- on a busy machine, when the swap
+    # lands between the temp file's open and its fstat -- as a file that lost its link.
+    message = str(op.error)
+    assert url in message
+    assert "was replaced" in message or "is not a regular file with a single link" in message
     _assert_untouched(victim)
     assert not any(p.is_symlink() for p in cache.iterdir() if p.name != "swap")
     assert not any(p.suffix == ".png" for p in cache.iterdir())

@@ -142,20 +142,26 @@ def cookie_flood(count: int, per_response: int = 90, size: int = 20) -> Handler:
     """Set ``count`` distinct cookies of ``size`` value bytes, ``per_response`` per response.
 
     The client must ask again until all are set: each response says how many
-    are left in its body (``b"left=N"``).
+    are left in its body (``b"left=N"``). The count is shared by every
+    connection: which worker (and so which connection) asks does not matter.
     """
+    lock = threading.Lock()
+    given = 0
 
     def handler(conn: socket.socket, stop: threading.Event) -> None:
-        given = 0
+        nonlocal given
         while not stop.is_set():
             if not read_request(conn):
                 return
-            batch = min(per_response, count - given)
+            with lock:
+                first = given
+                batch = min(per_response, count - first)
+                given += batch
+                left = count - given
             lines = [
-                f"Set-Cookie: c{given + i}={'v' * size}; Path=/".encode() for i in range(batch)
+                f"Set-Cookie: c{first + i}={'v' * size}; Path=/".encode() for i in range(batch)
             ]
-            given += batch
-            body = f"left={count - given}".encode()
+            body = f"left={left}".encode()
             head_lines = [b"HTTP/1.1 200 OK", *lines, f"Content-Length: {len(body)}".encode()]
             conn.sendall(b"\r\n".join(head_lines) + b"\r\n\r\n" + body)
 
