@@ -111,9 +111,10 @@ def test_time_held_back_by_our_cap_is_not_a_low_speed_failure(
 ) -> None:
     # The cap (8 KiB/s) is far under the low-speed limit (64 KiB/s) and the
     # download takes several low-speed windows: only the time the server
-    # itself took counts, and the loopback server is fast.
-    engine = make_engine(config(low_speed_limit=64 * 1024, low_speed_time=0.2))
-    size, rate = 8 * 1024, 8 * 1024
+    # itself took counts, and the loopback server is fast. (A window of 0.5 s: on a
+    # loaded machine the connect alone may take a 0.2 s one.)
+    engine = make_engine(config(low_speed_limit=64 * 1024, low_speed_time=0.5))
+    size, rate = 16 * 1024, 8 * 1024
     op = engine.download(paced.url(f"/fast/{size}"), "slowly.bin", rate_limit=rate)
     assert engine.wait(op, timeout=10)
     assert op.state is httpops.State.DONE, op.error
