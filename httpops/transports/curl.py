@@ -37,7 +37,6 @@ long-polls that are merely waiting.
 from __future__ import annotations
 
 import collections
-import functools
 import heapq
 import itertools
 import logging
@@ -287,9 +286,14 @@ class NetworkLoop(FetchOutcomes):
         )
         transfer.listening = ctx.wants_progress()
         # The watchdog (deadline, low-speed rule) breaks the transfer through this.
-        ctx.abort_open = functools.partial(self.send, "stop", job.op.id, start=False)
+        transfer.request_stop = self._request_stop
+        ctx.abort_open = transfer.abort
         self._by_op[job.op.id] = transfer
         self._queue(transfer, job.priority)
+
+    def _request_stop(self, op_id: int) -> None:
+        """Ask the network thread to stop an operation's fetch. Thread-safety: any."""
+        self.send("stop", op_id, start=False)
 
     def _on_stop(self, op_id: int) -> None:
         """The watchdog stopped the operation (deadline, low-speed rule): drop it now."""

@@ -264,7 +264,7 @@ class Transfer:
     ) -> None:
         self.request = request
         self.hop = request
-        self.history: list[Response] = []
+        self.history: tuple[Response, ...] = ()
         self.jar = jar
         self.decode = decode
         self.clock = clock
@@ -293,7 +293,7 @@ class Transfer:
     def restart(self) -> None:
         """Start again from the first hop (a retry)."""
         self.hop = self.request
-        self.history = []
+        self.history = ()
         self.began = self.clock()
 
     def attach(
@@ -408,7 +408,8 @@ class Transfer:
         """
         location = self.redirect_to or ""
         hop = self.hop
-        self.history.append(
+        self.history = (
+            *self.history,
             Response(self.status, self.reason, self.headers, b"", self.url,
                      self.clock() - self.started, method=hop.method)
         )  # fmt: skip
@@ -424,6 +425,10 @@ class Transfer:
     def on_body(self, data: bytes) -> Any:
         """libcurl callback: body bytes (overridden)."""
         raise NotImplementedError
+
+
+def _no_stop(op_id: int) -> None:
+    """A fetch not yet handed to a loop has nothing to stop."""
 
 
 def _status_of(line: bytes) -> int:
@@ -456,6 +461,7 @@ class FetchTransfer(Transfer):
         "json_limited",
         "limit",
         "listening",
+        "request_stop",
         "spec",
     )
 
@@ -483,12 +489,18 @@ class FetchTransfer(Transfer):
         self._first: bytes | None = None
         self._buffer: io.BytesIO | None = None
         self.listening = False
+        # Set by the loop: asks it (from any thread) to stop the fetch of an operation id.
+        self.request_stop: Callable[[int], None] = _no_stop
         # This hop's header lines as libcurl gave them, parsed once (take_head) when
         # the first body byte or the end comes: a Python call per line costs more
         # than the rest of a small GET's header handling.
         self._head: list[bytes] = []
         self._head_parsed = False
         self._head_seen = 0  # lines counted by the stall check
+
+    def abort(self) -> None:
+        """Stop this fetch from any thread (the watchdog's ``ctx.abort_open``)."""
+        self.request_stop(self.job.op.id)
 
     def headers_done(self) -> None:
         """Refuse a promised length over the limit before any byte is kept.
