@@ -11,9 +11,14 @@ frames; "work" is the time from a frame's start to the end of its poll.
 
 The *saturate* rows (issue 12) submit 100 small GETs every frame for 10 s
 (quick: 3 s), more than either transport can finish, so the engine always
-has a backlog. Bounded: no more are submitted while 3,000 are outstanding
+has a backlog. Bounded: no more are submitted while 1,000 are outstanding
 (the host tops the backlog up as completions land), and the row ends once
-the backlog is drained (or fails after 60 s more).
+the backlog is drained (or fails after 60 s more). The "GC off" row runs the
+same load with Python's cyclic garbage collector disabled for the row (as
+games often do, collecting between levels): each outstanding request holds
+dozens of objects the collector tracks, so a full collection costs 20-50 ms
+under this load, on whichever thread triggers it, and this row shows what
+is left without it.
 
 Extra rows vary one knob at a time -- worker count, chunk size and
 ``sys.setswitchinterval`` -- to show what the defaults were chosen from.
@@ -21,6 +26,7 @@ Extra rows vary one knob at a time -- worker count, chunk size and
 
 from __future__ import annotations
 
+import gc
 import math
 import statistics
 import subprocess
@@ -45,7 +51,7 @@ N_SMALL = 1000
 SMALL_PER_FRAME = 100
 SATURATE_SECONDS = 10.0
 SATURATE_QUICK_SECONDS = 3.0
-SATURATE_MAX_PENDING = 3000
+SATURATE_MAX_PENDING = 1000
 SATURATE_DRAIN_LIMIT = 60.0
 RATIO_TARGET = 1.35
 COLUMNS = ["phase", "fps", "p50", "p99", "max", "> 16.7 ms", "p99 ratio", "work p99", "round s"]
@@ -181,7 +187,11 @@ def load_phase(
 
 
 def saturate_phase(
-    server: BenchServer, iterations: int, seconds: float, config: httpops.Config
+    server: BenchServer,
+    iterations: int,
+    seconds: float,
+    config: httpops.Config,
+    gc_off: bool = False,
 ) -> tuple[Frames, float]:
     """Frames while the host submits 100 small GETs per frame for ``seconds``.
 
@@ -211,14 +221,21 @@ def saturate_phase(
                     engine.get(small_url, on_done)
                 pending += SMALL_PER_FRAME
 
-        started = time.perf_counter()
-        while time.perf_counter() - started < seconds:
-            loop.frame(submit)
-        while pending > 0:
-            loop.frame()
-            if time.perf_counter() - started > seconds + SATURATE_DRAIN_LIMIT:
-                raise RuntimeError(f"saturating load not drained in time ({pending} left)")
-        loop.frames.elapsed = time.perf_counter() - started
+        if gc_off:
+            gc.collect()
+            gc.disable()
+        try:
+            started = time.perf_counter()
+            while time.perf_counter() - started < seconds:
+                loop.frame(submit)
+            while pending > 0:
+                loop.frame()
+                if time.perf_counter() - started > seconds + SATURATE_DRAIN_LIMIT:
+                    raise RuntimeError(f"saturating load not drained in time ({pending} left)")
+            loop.frames.elapsed = time.perf_counter() - started
+        finally:
+            if gc_off:
+                gc.enable()
     if failures:
         raise RuntimeError(f"{len(failures)} requests failed; first: {failures[0]}")
     return loop.frames, done / loop.frames.elapsed
@@ -293,9 +310,11 @@ def _row(label: str, frames: Frames, idle_p99: float | None, seconds: float | No
 
 
 CURL_ROW = "load: curl transport"
-SATURATE_ROWS = [
-    ("saturate: defaults", {}),
-    ("saturate: curl transport", {"transport": "curl"}),
+SATURATE_CURL_ROW = "saturate: curl transport"
+SATURATE_ROWS: list[tuple[str, dict[str, Any], bool]] = [
+    ("saturate: defaults", {}, False),
+    (SATURATE_CURL_ROW, {"transport": "curl"}, False),
+    ("saturate: curl transport, GC off", {"transport": "curl"}, True),
 ]
 SATURATE_COLUMNS = [*COLUMNS[:-1], "req/s"]
 
@@ -345,10 +364,10 @@ def run(quick: bool) -> list[dict[str, Any]]:
                 frames, seconds = control_phase(server, iterations, rounds)
                 rows.append(_row("control: load in another process", frames, idle_p99, seconds))
         saturate_rows = [_row("idle", idle, None, None)]
-        for label, overrides in SATURATE_ROWS:
+        for label, overrides, gc_off in SATURATE_ROWS:
             frames, rate = saturate_phase(
                 server, iterations, SATURATE_QUICK_SECONDS if quick else SATURATE_SECONDS,
-                httpops.Config(**overrides),
+                httpops.Config(**overrides), gc_off,
             )  # fmt: skip
             saturate_rows.append(_row(label, frames, idle_p99, rate))
     ratio = load_p99 / idle_p99 if load_p99 else math.nan
@@ -375,7 +394,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
         f"{curl_row[5]} frame(s) over 16.7 ms (target 0)."
     )
     seconds = SATURATE_QUICK_SECONDS if quick else SATURATE_SECONDS
-    curl_saturate = saturate_rows[-1]
+    curl_saturate = next(row for row in saturate_rows if row[0] == SATURATE_CURL_ROW)
     saturate_notes = [
         f"The same {HZ} Hz loop; each frame submits {SMALL_PER_FRAME} small GETs for "
         f"{seconds:g} s while fewer than {SATURATE_MAX_PENDING} are outstanding, then runs "
