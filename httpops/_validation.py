@@ -54,6 +54,8 @@ def check_url(url: object, schemes: tuple[str, ...] = ("http", "https")) -> str:
         raise InvalidURL(f"url has no host: {url!r}")
     if not parts.hostname.isascii():
         _check_idna(parts.hostname, url)
+    elif parts.hostname.startswith(("*", ".")):  # requests refuses these when it sends
+        raise InvalidURL(f"host {parts.hostname!r} has an invalid label: {url!r}")
     if port == 0:
         raise InvalidURL(f"url has port 0: {url!r}")
     return url
