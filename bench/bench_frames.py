@@ -16,7 +16,7 @@ has a backlog. Bounded: no more are submitted while 1,000 are outstanding
 the backlog is drained (or fails after 60 s more). The "GC off" row runs the
 same load with Python's cyclic garbage collector disabled for the row (as
 games often do, collecting between levels): each outstanding request holds
-dozens of objects the collector tracks, so a full collection costs 20-50 ms
+dozens of objects the collector tracks, so a full collection costs 14-53 ms
 under this load, on whichever thread triggers it, and this row shows what
 is left without it.
 

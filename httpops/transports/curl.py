@@ -73,7 +73,7 @@ _DONE_PER_PASS = 8  # completions handled per pass; while more wait, no new work
 # at a stretch, then the loop yields the GIL (time.sleep(_YIELD)). Measured
 # (bench_frames' saturating load, GC off, one interleaved run): frame p99 10.40
 # ms with 8 completions per yield and no other bound, 9.27 ms with this slice;
-# real sleeps of 100-200 µs instead of 0 gave no better frames and cost 25-35%
+# real sleeps of 100-200 µs instead of 0 gave no better frames and cost 27-36%
 # of the throughput (3,245-3,695 against 5,080 req/s).
 _SLICE = 0.0005
 _YIELD = 0.0
