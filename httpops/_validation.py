@@ -62,6 +62,8 @@ def _checked_url(url: str, schemes: tuple[str, ...]) -> str:
         raise InvalidURL(f"url has no host: {url!r}")
     if not parts.hostname.isascii():
         _check_idna(parts.hostname, url)
+    elif parts.hostname.startswith(("*", ".")):  # requests refuses these when it sends
+        raise InvalidURL(f"host {parts.hostname!r} has an invalid label: {url!r}")
     if port == 0:
         raise InvalidURL(f"url has port 0: {url!r}")
     return url

@@ -62,6 +62,8 @@ class WorkerTransport:
         ctx = host.begin(job.op, job.deadline)
         if ctx is None:
             return  # canceled while queued, or the engine is closing
+        if not job.download:
+            ctx.on_bytes = self.pool.touch  # moving bytes is busy, not stuck (elastic rule)
         try:
             outcome = job.work(ctx)
         except Exception as exc:  # OperationError, or a bug the engine reports

@@ -29,6 +29,8 @@ URL = "http://127.0.0.1:9/x"
         ("file:///etc/passwd", "unsupported scheme file://"),
         ("127.0.0.1/x", "unsupported scheme none"),
         ("http:///x", "url has no host"),
+        ("http://*/?", "has an invalid label"),
+        ("http://.example.com/", "has an invalid label"),
         ("http://127.0.0.1:99999/x", "malformed url"),
         ("http://127.0.0.1:0/x", "url has port 0"),
         ("http://127.0.0.1/a\r\nHost: evil", "must not contain whitespace or control characters"),

@@ -128,3 +128,45 @@ def test_a_burst_of_quick_jobs_starts_no_extra_workers() -> None:
     workers = [t for t in pool.threads if not t.name.endswith("-elastic")]  # not its timer
     assert len(workers) <= 2
     assert pool.shutdown(time.monotonic() + 5, time.monotonic) == []
+
+
+def test_workers_moving_bytes_start_no_extra_workers() -> None:
+    # A worker reading a large body is busy, not held by a slow server: while
+    # its job keeps touching the pool, queued jobs wait for it instead of
+    # starting threads that fight the host for the GIL (the frames bench's 4
+    # large GETs grew the pool to 8 when only finished jobs counted).
+    pool = WorkerPool(2, "httpops-test-moving", elastic_cap=64, elastic_after=0.05)
+    done = threading.Semaphore(0)
+
+    def large_body() -> None:
+        for _ in range(30):  # 0.3 s, six times elastic_after
+            time.sleep(0.01)
+            pool.touch()
+        done.release()
+
+    try:
+        for _ in range(2):
+            pool.submit(large_body)
+        for _ in range(4):
+            pool.submit(done.release)
+        for _ in range(6):
+            assert done.acquire(timeout=10)
+        workers = [t for t in pool.threads if not t.name.endswith("-elastic")]  # not its timer
+        assert len(workers) == 2
+    finally:
+        assert pool.shutdown(time.monotonic() + 5, time.monotonic) == []
+
+
+def test_a_task_reports_moving_bytes_to_its_pool() -> None:
+    # TaskContext.progress (called per chunk) calls on_bytes, which the worker
+    # transport sets to the request pool's touch().
+    from httpops._queue import EventQueue
+    from httpops._worker import TaskContext
+
+    touched: list[int] = []
+    op = httpops.Operation(None, 1, "get", "GET", "http://127.0.0.1/")
+    ctx = TaskContext(op, EventQueue(), time.monotonic, 10.0, None)
+    ctx.on_bytes = lambda: touched.append(1)
+    ctx.progress(10, 100)
+    ctx.progress(20, 100)
+    assert touched == [1, 1]
