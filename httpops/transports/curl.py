@@ -165,6 +165,8 @@ class NetworkLoop(FetchOutcomes):
         self._by_op: dict[int, FetchTransfer] = {}
         self._spare: list[Any] = []
         self._next_tick = 0.0
+        # One bound method for every fetch (an attribute read would make one each).
+        self._stop_fetch = self._request_stop
         # When the current slice of Python work ends (see _pace).
         self._slice_end = 0.0
 
@@ -306,7 +308,7 @@ class NetworkLoop(FetchOutcomes):
         )
         transfer.listening = ctx.wants_progress()
         # The watchdog (deadline, low-speed rule) breaks the transfer through this.
-        transfer.request_stop = self._request_stop
+        transfer.request_stop = self._stop_fetch
         ctx.abort_open = transfer.abort
         self._by_op[job.op.id] = transfer
         self._queue(transfer, job.priority)
