@@ -204,8 +204,9 @@ class Config:
         raise_callback_errors: Re-raise an exception from a user callback out
             of ``poll()`` (for tests) instead of only logging it.
         max_elastic_workers: Most request worker threads at once. While all
-            ``max_workers`` are busy and none finished a job or moved bytes
-            for 0.2 s (long-polls hold one each for their whole wait), queued
+            ``max_workers`` are busy and one of them has neither started its
+            job nor moved bytes for 0.2 s (a long-poll holds one for its whole
+            wait), queued
             requests start more workers, up to this many (never for a burst of
             quick requests nor for large bodies);
             the extra ones exit after 5 s without work. A value at or below

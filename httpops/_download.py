@@ -190,7 +190,7 @@ def store_as_sent(stream: Stream, request: Request, *, warn: bool = True) -> int
             request.method, request.url, encoding,
         )  # fmt: skip
     raw = stream.headers.get("Content-Length", "").strip()
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if raw.isascii() and raw.isdigit() else None
 
 
 def _check_sha256(sha256: object) -> str | None:

@@ -103,7 +103,7 @@ def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "²" is a digit to str, not to float()
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
@@ -119,8 +119,8 @@ def content_length(headers: Headers) -> int | None:
     if encoding not in ("", "identity"):
         return None  # the length counts compressed bytes; we count decoded ones
     raw = headers.get("Content-Length")
-    if raw is None or not raw.strip().isdigit():
-        return None
+    if raw is None or not (raw.strip().isascii() and raw.strip().isdigit()):
+        return None  # a non-ASCII digit ("²") is not a length: int() would refuse it
     return int(raw)
 
 

@@ -109,11 +109,9 @@ class WorkerPool:
         self._started = 0
         self._shut_down = False
         self._elastic_after = elastic_after
-        # When each busy worker took its current job (thread ident -> monotonic),
-        # and when a job last finished or moved bytes: how the pool tells stuck
-        # from busy.
+        # When each busy worker took its current job or last moved bytes (thread
+        # ident -> monotonic): how the pool tells stuck from busy.
         self._busy_since: dict[int, float] = {}
-        self._last_active = 0.0
         # The pending re-check of queued jobs (elastic pools only), if any.
         self._recheck: threading.Timer | None = None
 
@@ -125,13 +123,15 @@ class WorkerPool:
             return self._threads + [t for t in self._leaving + timer if t.is_alive()]
 
     def touch(self) -> None:
-        """A running job moved bytes: its worker is busy, not held by a slow server.
+        """The calling worker's job moved bytes: that worker is busy, not held.
 
-        Cheap (one clock read, no lock: a float store is atomic and the
+        Cheap (a clock read and a store into an existing entry, no lock: the
         elastic rule tolerates a stale value), so a job may call it per chunk.
-        Thread-safety: any thread.
+        Thread-safety: a worker thread of this pool, inside its job.
         """
-        self._last_active = time.monotonic()
+        me = threading.get_ident()
+        if me in self._busy_since:  # an elastic pool's worker running a job
+            self._busy_since[me] = time.monotonic()
 
     def submit(self, job: Callable[[], None], priority: int = 0) -> None:
         """Queue ``job`` for a worker; queued jobs of a larger ``priority`` run first.
@@ -153,14 +153,15 @@ class WorkerPool:
     def _stuck_in(self) -> float:
         """Seconds until the workers count as stuck (0: now). Called with the lock held.
 
-        Stuck: every worker busy, and no job finished or moved bytes for
-        ``elastic_after`` seconds while one ran -- slow servers hold them,
-        where a burst of quick jobs keeps finishing and a large body keeps
-        moving.
+        Stuck: every worker busy, and one of them has neither started its job
+        nor moved a byte for ``elastic_after`` seconds -- a slow server holds
+        it. A burst of quick jobs keeps every worker fresh (each job restarts
+        its worker's clock), and so does a large body that keeps moving; but
+        one moving body never hides the workers long-polls hold.
         """
         if len(self._busy_since) < len(self._threads):
             return self._elastic_after  # a worker is between jobs: it takes the next one
-        since = max(self._last_active, min(self._busy_since.values(), default=0.0))
+        since = min(self._busy_since.values(), default=0.0)
         return max(0.0, since + self._elastic_after - time.monotonic())
 
     def _schedule_recheck(self) -> None:
@@ -239,7 +240,6 @@ class WorkerPool:
             if self._idle_exit is not None:
                 with self._lock:
                     self._busy_since.pop(me, None)
-                    self._last_active = time.monotonic()
             self._idle.release()
 
     def _leave(self) -> bool:

@@ -468,7 +468,7 @@ class NetworkLoop(FetchOutcomes):
             self._release(curl)
             return
         if isinstance(transfer, FetchTransfer):
-            transfer.take_head()  # a body-less answer: its head is judged now
+            transfer.take_head(ended=error is None)  # a body-less answer: judged now
         if transfer.redirect_to is not None and (error is None or transfer.redirect_cut):
             transfer.curl = None
             self._release(curl)

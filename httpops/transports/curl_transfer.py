@@ -63,6 +63,8 @@ _NO_HEADERS = Headers()
 # The most libcurl hands the write callback at once (CURL_MAX_WRITE_SIZE); a
 # shorter write means the socket had nothing more for now.
 _MAX_WRITE = 16 * 1024
+# Seconds between writes of a download's buffer that short writes may cause.
+_TRICKLE_FLUSH = 0.02
 # Buffered bytes at which a waiting reader is woken at once.
 _WAKE_BYTES = 256 * 1024
 # CURLOPT_SUPPRESS_CONNECT_HEADERS (libcurl 7.54), which pycurl does not name.
@@ -308,6 +310,7 @@ class Transfer:
         self.curl = curl
         self.url = hop.url
         self.status, self.received, self.expected = 0, 0, None
+        self.reason, self.headers = "", _NO_HEADERS  # nothing of an earlier attempt's answer
         self.started = self.last_io = self.clock()
         self.abort_error = None
         self.paused = False
@@ -333,7 +336,7 @@ class Transfer:
         text = line.decode("latin-1").rstrip("\r\n")
         if text.startswith("HTTP/"):
             parts = text.split(" ", 2)
-            self.status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+            self.status = max(_number(parts[1]), 0) if len(parts) > 1 else 0
             self.reason = parts[2] if len(parts) > 2 else ""
             self._lines = []
         elif text:
@@ -431,6 +434,15 @@ def _no_stop(op_id: int) -> None:
     """A fetch not yet handed to a loop has nothing to stop."""
 
 
+def _number(text: str) -> int:
+    """``text`` as a non-negative decimal of ASCII digits, else -1.
+
+    str.isdigit() also takes "²", which int() refuses: a hostile header must
+    not become an internal error.
+    """
+    return int(text) if text.isascii() and text.isdigit() else -1
+
+
 def _status_of(line: bytes) -> int:
     """The status code of a status line (0 if it has none)."""
     parts = line.rstrip(b"\r\n").split(b" ", 2)
@@ -440,9 +452,10 @@ def _status_of(line: bytes) -> int:
 def _length(headers: Headers, decoded: bool = True) -> int | None:
     encoding = headers.get("Content-Encoding", "identity").strip().lower()
     raw = headers.get("Content-Length")
-    if (decoded and encoding not in ("", "identity")) or raw is None or not raw.strip().isdigit():
+    if (decoded and encoding not in ("", "identity")) or raw is None:
         return None
-    return int(raw)
+    length = _number(raw.strip())
+    return None if length < 0 else length
 
 
 class FetchTransfer(Transfer):
@@ -529,12 +542,14 @@ class FetchTransfer(Transfer):
         """Collect the lines (a C call each, no Python frame); take_head parses them."""
         return self._head.append
 
-    def take_head(self) -> None:
+    def take_head(self, ended: bool = False) -> None:
         """Parse the collected head once: the last block (1xx answers before it skipped).
 
         Runs before the first body byte is handled and when the hop ends, so
         the status, headers, redirect and limits are judged as on_header would
         judge them, line by line -- in one loop here, the hot path of every fetch.
+        ``ended``: the hop ended well; a head the connection's close ended (no
+        blank line) is taken as it came, as libcurl and http.client take it.
         """
         if self._head_parsed:
             return
@@ -551,7 +566,7 @@ class FetchTransfer(Transfer):
         if not lines or not lines[start].startswith(b"HTTP/"):
             return  # no answer at all (the hop failed before one)
         parts = lines[start].decode("latin-1").rstrip("\r\n").split(" ", 2)
-        self.status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+        self.status = max(_number(parts[1]), 0) if len(parts) > 1 else 0
         self.reason = parts[2] if len(parts) > 2 else ""
         pairs: list[tuple[str, str]] = []
         for index in range(start + 1, len(lines)):
@@ -562,14 +577,16 @@ class FetchTransfer(Transfer):
             if colon and text[0] not in " \t":  # else folding or junk, as http.client
                 pairs.append((name.strip(), value.strip()))
         else:
-            return  # the head never ended (the hop failed inside it)
+            if not ended:
+                return  # the head never ended (the hop failed inside it)
         self._lines = pairs
         self.headers = Headers(pairs)
         self._end_of_headers()
 
     def saw_head_progress(self, now: float) -> None:
-        """Header lines arriving count as I/O for the stall check (the loop's tick)."""
-        if not self._head_parsed and len(self._head) != self._head_seen:
+        """Header and trailer lines arriving count as I/O for the stall check (the
+        loop's tick): the trailers go on into the same list after the head."""
+        if len(self._head) != self._head_seen:
             self._head_seen = len(self._head)
             self.last_io = now
 
@@ -659,6 +676,7 @@ class StreamTransfer(Transfer):
         "_buffered",
         "_chunks",
         "_cond",
+        "_flushed_at",
         "_reader_waiting",
         "detached",
         "error",
@@ -682,6 +700,7 @@ class StreamTransfer(Transfer):
         self._reader_waiting = False
         # Set by the loop: asks it to resume a paused transfer (any thread).
         self.request_resume: Callable[[StreamTransfer], None] = lambda t: None
+        self._flushed_at = 0.0  # when a short write last wrote a sink's buffer
         # A download's file sink (attach_sink): the write callback writes the
         # body into it instead of buffering it for a reader. ``detached``: the
         # worker let go of it early; any later byte stops the transfer.
@@ -705,7 +724,12 @@ class StreamTransfer(Transfer):
                 self.received += len(data)
                 if not sink.add(data):
                     return 0
-                if len(data) < _MAX_WRITE:  # the socket ran dry: no full buffer soon
+                # A short write: the socket ran dry, so a trickle reaches the file
+                # (and progress, which counts bytes in the file) now -- at most every
+                # _TRICKLE_FLUSH, as a chunked body's writes are all short.
+                now = self.last_io
+                if len(data) < _MAX_WRITE and now - self._flushed_at >= _TRICKLE_FLUSH:
+                    self._flushed_at = now
                     sink.flush_quietly()
                 return None
             if self.detached:

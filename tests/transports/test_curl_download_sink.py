@@ -8,6 +8,7 @@ the rest of the download suite runs on it through ``tests/run_both.sh``.
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,7 +22,9 @@ from httpops._resume import Hashes
 from httpops._transport import Request
 from httpops._worker import TaskContext
 from tests.conftest import wait_for
-from tests.servers import HTTPTestServer, content_sha256
+from tests.servers import HTTPTestServer, RawTCPServer, content_sha256
+from tests.servers.hostile_http import read_request
+from tests.servers.raw import Handler
 
 EngineFactory = Callable[..., httpops.Engine]
 
@@ -199,3 +202,32 @@ def test_the_sink_refuses_bytes_past_the_limit_and_the_declared_end(tmp_path: Pa
     assert not sink.add(b"012345")
     assert isinstance(sink.error, httpops.VerificationError) and sink.received == 0
     sink.file.close()
+
+
+def _chunked_answer(chunk: int, total: int) -> Handler:
+    """A chunked 200 of ``total`` bytes in ``chunk``-byte chunks, once per request."""
+    piece = b"%x\r\n" % chunk + b"d" * chunk + b"\r\n"
+    answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    answer += piece * (total // chunk) + b"0\r\n\r\n"
+
+    def handler(conn: socket.socket, stop: threading.Event) -> None:
+        while not stop.is_set() and read_request(conn):
+            conn.sendall(answer)
+
+    return handler
+
+
+def test_a_chunked_body_is_written_through_the_buffer_not_per_chunk(
+    curl_engine: Callable[..., httpops.Engine], writers: list[str]
+) -> None:
+    # libcurl hands a chunked body over chunk by chunk (8 KiB here, short of its
+    # 16 KiB most): the sink still gathers them into large writes and hashes.
+    engine = curl_engine()
+    size = 4 * 1024 * 1024
+    server = RawTCPServer(_chunked_answer(8 * 1024, size)).start()
+    try:
+        path = engine.download(server.url("/f"), "chunked.bin").result(timeout=20)
+    finally:
+        server.stop()
+    assert Path(path).stat().st_size == size
+    assert len(writers) <= 64, f"{len(writers)} writes for a 4 MiB chunked body"

@@ -157,6 +157,34 @@ def test_workers_moving_bytes_start_no_extra_workers() -> None:
         assert pool.shutdown(time.monotonic() + 5, time.monotonic) == []
 
 
+def test_one_moving_body_does_not_hide_a_worker_a_long_poll_holds() -> None:
+    # Judged per worker: one worker reading a body keeps itself fresh, never
+    # the other one, held by a long-poll; a queued quick job gets an extra
+    # worker and runs while the body is still moving.
+    pool = WorkerPool(2, "httpops-test-held", elastic_cap=8, elastic_after=0.05)
+    release, stop = threading.Event(), threading.Event()
+    quick_done, moving_started = threading.Event(), threading.Event()
+
+    def moving_body() -> None:
+        moving_started.set()
+        for _ in range(1000):  # at most 10 s; ends when told
+            if stop.wait(0.01):
+                return
+            pool.touch()
+
+    try:
+        pool.submit(lambda: release.wait(10))  # the long-poll
+        pool.submit(moving_body)
+        assert moving_started.wait(5)
+        pool.submit(quick_done.set)
+        assert quick_done.wait(5), "the quick job waited for the moving body"
+        assert not stop.is_set()  # the body was still moving when it ran
+    finally:
+        stop.set()
+        release.set()
+        assert pool.shutdown(time.monotonic() + 5, time.monotonic) == []
+
+
 def test_a_task_reports_moving_bytes_to_its_pool() -> None:
     # TaskContext.progress (called per chunk) calls on_bytes, which the worker
     # transport sets to the request pool's touch().
