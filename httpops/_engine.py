@@ -103,6 +103,23 @@ _DOWNLOAD_KINDS = frozenset({"download", "image", "image-fetch"})
 _JSON = "application/json"
 
 
+def _drop_tracebacks(error: BaseException) -> None:
+    """Forget where on a transport's thread ``error`` (and its causes) were raised.
+
+    A traceback keeps the transport's frames, and through their locals the
+    operation that will hold the error: a reference cycle per failed request,
+    freed only by the cyclic collector (which a game may keep off during
+    play). The message names the method, the URL and what happened; the
+    causes stay chained.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.__traceback__ = None
+        current = current.__cause__ or current.__context__
+
+
 def _fetch_work(engine: Engine, spec: FetchSpec, ctx: TaskContext) -> Outcome:
     """An in-memory fetch on a worker (the ``work`` of GET/POST/JSON operations)."""
     config, request = engine.config, spec.request
@@ -746,6 +763,7 @@ class Engine(MethodsMixin):
         figures, committed = ctx.final_figures, ctx.committed
         try:
             if isinstance(error, OperationError):
+                _drop_tracebacks(error)
                 state = State.CANCELED if isinstance(error, Canceled) else State.FAILED
                 self._complete(
                     op, state, error=error, response=error.response, committed=committed, **figures
@@ -761,6 +779,9 @@ class Engine(MethodsMixin):
                 )  # fmt: skip
         finally:
             ctx.finished = True
+            # Nothing is left to break: drop the transport's references (a curl
+            # fetch's abort is its transfer's bound method, which holds ctx: a cycle).
+            ctx.abort_open = ctx.active_stream = None
             self._watchdog.forget(ctx)
             # _complete() normally dropped it already: skip a second trip through the lock.
             if op.id in self._running:

@@ -112,3 +112,40 @@ def test_soak_harness_runs_and_checks(capsys: pytest.CaptureFixture[str]) -> Non
     out = capsys.readouterr().out
     assert "soak: OK" in out and "VIOLATION" not in out
     assert "faults injected:" in out and "peak" in out
+
+
+class _Marker:
+    """A callback whose only holder is its operation: freed when the operation is."""
+
+    def __call__(self, op: httpops.Operation) -> None:
+        pass
+
+
+def test_a_finished_request_is_freed_by_reference_counting_alone(
+    http_server: HTTPTestServer, fast_config: Callable[..., httpops.Config]
+) -> None:
+    # No reference cycle per request: with the cyclic collector off (as a game may
+    # keep it during play), a finished GET and everything it held are freed.
+    engine = httpops.Engine(fast_config())
+    try:
+        assert engine.get(f"{http_server.base_url}/json").result(timeout=10)  # warm up
+        gc.collect()
+        gc.disable()
+        try:
+            # One that succeeds, one the server fails, one that cannot connect.
+            for path, ok in (("/json", True), ("/status/404", False), (None, False)):
+                marker = _Marker()
+                gone = weakref.ref(marker)
+                url = "http://127.0.0.1:9/" if path is None else f"{http_server.base_url}{path}"
+                op = engine.get(url, marker)
+                del marker
+                assert engine.wait(op, timeout=10) and (op.error is None) is ok, op.error
+                del op
+                # The worker that ran it lets go of its job a moment later.
+                assert wait_for(lambda ref=gone: ref() is None), (
+                    f"{path}: kept by a reference cycle"
+                )
+        finally:
+            gc.enable()
+    finally:
+        engine.close()
