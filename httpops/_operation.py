@@ -250,7 +250,8 @@ class Operation(Generic[T]):
         self._silenced = False
         # add_done_callback() functions not yet run, and whether poll() took them
         # (both guarded by _callbacks_lock).
-        self._done_callbacks: list[Callable[[Operation[T]], object]] = []
+        # A list only once one is added: most operations never get one.
+        self._done_callbacks: list[Callable[[Operation[T]], object]] | None = None
         self._callbacks_taken = False
         # When it was created, on the engine's clock (the debug log's duration).
         self._started = time.monotonic() if engine is None else engine.clock()
@@ -339,8 +340,8 @@ class Operation(Generic[T]):
         """
         with _callbacks_lock:
             self._callbacks_taken = True
-            taken, self._done_callbacks = self._done_callbacks, []
-        return taken
+            taken, self._done_callbacks = self._done_callbacks, None
+        return taken or []
 
     # -- public API: the concurrent.futures.Future protocol ------------------------------
 
@@ -447,6 +448,8 @@ class Operation(Generic[T]):
             raise InvalidCallback(f"fn must be callable, got {type(fn).__name__}")
         with _callbacks_lock:
             if not self._callbacks_taken:
+                if self._done_callbacks is None:
+                    self._done_callbacks = []
                 self._done_callbacks.append(fn)
                 return
         if self._engine is None:

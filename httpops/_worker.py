@@ -374,9 +374,10 @@ class TaskContext:
         # Set once the task ended, so the watchdog drops it.
         self.finished = False
         self._last_report = -float("inf")
-        # Bytes over the last second of real time (see _speed): right from the start.
-        self._meter = SpeedMeter()
-        self._meter.restart(self._started)
+        # Bytes over the last second of real time (see _speed), from the start;
+        # made at the first figure (a small GET reports only its last one, so its
+        # meter is not one more object held while it waits for the answer).
+        self._meter: SpeedMeter | None = None
         self._speed = 0.0
         # The response being read, so cancel/close can break a blocked read.
         self.active_stream: Stream | None = None
@@ -533,6 +534,8 @@ class TaskContext:
 
     def restart_speed(self, received: int = 0) -> None:
         """Start measuring speed afresh (a new attempt, or a resumed body)."""
+        if self._meter is None:
+            self._meter = SpeedMeter()
         self._meter.restart(self._clock(), received)
         self._speed = 0.0
 
@@ -549,6 +552,9 @@ class TaskContext:
             on_bytes()
         # Every chunk feeds the meter (cheap), so the speed is bytes over real time.
         meter = self._meter
+        if meter is None:
+            meter = self._meter = SpeedMeter()
+            meter.restart(self._started)
         self._speed = meter.sample(now, received)
         if not final and now - self._last_report < self._interval:
             return

@@ -60,6 +60,8 @@ _REDIRECT_BODY = 1024 * 1024
 _HIGH_WATER = 8 * 1024 * 1024
 _LOW_WATER = 2 * 1024 * 1024
 _NO_HEADERS = Headers()
+# Shared, never appended to: no list per transfer until its head is read.
+_NO_LINES: list[tuple[str, str]] = []
 # The most libcurl hands the write callback at once (CURL_MAX_WRITE_SIZE); a
 # shorter write means the socket had nothing more for now.
 _MAX_WRITE = 16 * 1024
@@ -275,7 +277,7 @@ class Transfer:
         self.status = 0
         self.reason = ""
         self.headers = _NO_HEADERS
-        self._lines: list[tuple[str, str]] = []
+        self._lines: list[tuple[str, str]] = _NO_LINES  # a list of its own once a line comes
         self.received = 0
         self.expected: int | None = None
         self.began = self.started = clock()
@@ -343,6 +345,8 @@ class Transfer:
             if text[0] in " \t" or ":" not in text:
                 return  # obsolete line folding or junk: ignored, as http.client does
             name, _, value = text.partition(":")
+            if self._lines is _NO_LINES:  # a header before any status line
+                self._lines = []
             self._lines.append((name.strip(), value.strip()))
         else:
             self.headers = Headers(self._lines)

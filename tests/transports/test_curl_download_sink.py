@@ -82,11 +82,13 @@ def test_the_network_thread_writes_the_body_and_the_checksums_match(
     writers: list[str],
 ) -> None:
     engine = curl_engine()
-    size = 3 * 1024 * 1024 + 123
+    # More than the 8 MiB a transfer buffers before the job attaches its file:
+    # however late the worker comes, the network thread writes the rest.
+    size = 24 * 1024 * 1024 + 123
     op = engine.download(
         server.url(f"/file/big?size={size}"), "big.bin", sha256=content_sha256(size)
     )
-    path = op.result(timeout=20)
+    path = op.result(timeout=30)
     assert Path(path).stat().st_size == size
     assert "httpops-curl" in writers  # the write callback wrote (most of) it
     assert _files(tmp_path / "downloads") == ["big.bin"]
