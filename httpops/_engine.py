@@ -186,6 +186,8 @@ class Engine(MethodsMixin):
         self._running: dict[int, TaskContext] = {}
         # The time rules of each deadline in use (frozen data, shared by operations).
         self._time_rules: dict[float | None, TimeRules] = {}
+        # Bound once: every fetch's work (an attribute read would bind a new one).
+        self._run_fetch = self._fetch_on_worker
         # Cancel hooks of registered operations (a WebSocket closes its socket), by id.
         self._cancel_hooks: dict[int, Callable[[], None]] = {}
         self._next_id = 0
@@ -542,10 +544,10 @@ class Engine(MethodsMixin):
                 raise InvalidArgument(f"raise_for_status must be a bool, got {raise_for_status!r}")
             request = dataclasses.replace(request, raise_for_status=False)
         spec = FetchSpec(request, want_json, request.retry, self.config.max_body_bytes)
-        # A partial, not a closure: one object for the cyclic GC instead of five.
-        work = partial(_fetch_work, self, spec)
+        # One shared bound method, not a closure per request (five objects for the
+        # cyclic GC): it finds the spec on the operation (_start puts it there).
         return self._start(
-            kind, method, url, work, callback, on_progress, deadline, fetch=spec,
+            kind, method, url, self._run_fetch, callback, on_progress, deadline, fetch=spec,
             priority=priority,
         )  # fmt: skip
 
@@ -635,6 +637,7 @@ class Engine(MethodsMixin):
             self._next_id += 1
             op = Operation(self, self._next_id, kind, method, url, callback, on_progress)
             op.priority, op.rate_limit = priority, rate_limit
+            op._fetch = fetch
             self._live[op.id] = op
             # Under the lock, so close() either sees this operation or _start()
             # sees the engine closed; a transport never takes the engine lock in submit.
@@ -787,6 +790,13 @@ class Engine(MethodsMixin):
             if op.id in self._running:
                 with self._lock:
                     self._running.pop(op.id, None)
+
+    def _fetch_on_worker(self, ctx: TaskContext) -> Outcome:
+        """The ``work`` of every in-memory fetch (GET/POST/JSON) a worker runs."""
+        spec = ctx.op._fetch
+        if spec is None:  # pragma: no cover - _start sets it for every fetch
+            raise RuntimeError(f"operation {ctx.op.id} has no fetch to run")
+        return _fetch_work(self, spec, ctx)
 
     def _wants_progress(self, op: Operation) -> bool:
         """Whether a progress callback or listener would see ``op``'s progress."""

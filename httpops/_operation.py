@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
     from ._engine import Engine
     from ._response import Response
+    from .transports import FetchSpec
 
     T = TypeVar("T", default=Any)
 else:
@@ -184,6 +185,7 @@ class Operation(Generic[T]):
         "_claimed",
         "_done_callbacks",
         "_engine",
+        "_fetch",
         "_silenced",
         "_started",
         "_state",
@@ -239,6 +241,8 @@ class Operation(Generic[T]):
         # Scheduling data, set by the engine at the start (transports read them).
         self.priority = 0
         self.rate_limit: int | None = None
+        # The in-memory fetch it runs (GET/POST/JSON), for the worker's shared work.
+        self._fetch: FetchSpec | None = None
         # Set when cancel is requested: workers poll it between chunks. The Event a
         # backoff sleeps on is made only when one does (a lock and a Condition per
         # operation would cost every small GET).
