@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,34 +27,6 @@ from tests.servers.hostile_http import read_request
 from tests.servers.raw import Handler
 
 EngineFactory = Callable[..., httpops.Engine]
-
-
-@pytest.fixture(scope="module")
-def http_server() -> Iterator[HTTPTestServer]:
-    with HTTPTestServer() as server:
-        yield server
-
-
-@pytest.fixture
-def server(http_server: HTTPTestServer) -> HTTPTestServer:
-    http_server.clear()
-    http_server.reset_counters()
-    return http_server
-
-
-@pytest.fixture
-def curl_engine(make_engine: EngineFactory, tmp_path: Path) -> Callable[..., httpops.Engine]:
-    def factory(**settings: object) -> httpops.Engine:
-        config = httpops.Config(
-            transport="curl",
-            downloads_dir=str(tmp_path / "downloads"),
-            **settings,  # type: ignore[arg-type]
-        )
-        engine = make_engine(config)
-        assert engine.backend.name == "curl"
-        return engine
-
-    return factory
 
 
 @pytest.fixture

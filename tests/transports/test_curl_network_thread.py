@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -21,29 +21,6 @@ from tests.servers import HTTPTestServer, content_sha256
 
 EngineFactory = Callable[..., httpops.Engine]
 LONG_POLLS = 200
-
-
-@pytest.fixture(scope="module")
-def http_server() -> Iterator[HTTPTestServer]:
-    with HTTPTestServer() as server:
-        yield server
-
-
-@pytest.fixture
-def server(http_server: HTTPTestServer) -> HTTPTestServer:
-    http_server.clear()
-    http_server.reset_counters()
-    return http_server
-
-
-@pytest.fixture
-def curl_engine(make_engine: EngineFactory) -> Callable[..., httpops.Engine]:
-    def factory(**settings: object) -> httpops.Engine:
-        engine = make_engine(httpops.Config(transport="curl", **settings))  # type: ignore[arg-type]
-        assert engine.backend.name == "curl"
-        return engine
-
-    return factory
 
 
 def progress_puts(engine: httpops.Engine) -> list[Progress]:

@@ -11,7 +11,7 @@ import gzip
 import json
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -41,12 +41,6 @@ def engine_on(
         return engine
 
     return factory
-
-
-@pytest.fixture(scope="module")
-def http_server() -> Iterator[HTTPTestServer]:
-    with HTTPTestServer() as server:
-        yield server
 
 
 def answer(status_line: str, headers: list[tuple[str, str]], payload: bytes = b"") -> RawTCPServer:
