@@ -337,17 +337,15 @@ class Transfer:
         self.last_io = self.clock()
         text = line.decode("latin-1").rstrip("\r\n")
         if text.startswith("HTTP/"):
-            parts = text.split(" ", 2)
-            self.status = max(_number(parts[1]), 0) if len(parts) > 1 else 0
-            self.reason = parts[2] if len(parts) > 2 else ""
+            self.status, self.reason = _status_line(text)
             self._lines = []
         elif text:
-            if text[0] in " \t" or ":" not in text:
-                return  # obsolete line folding or junk: ignored, as http.client does
-            name, _, value = text.partition(":")
+            pair = _header_pair(text)
+            if pair is None:
+                return
             if self._lines is _NO_LINES:  # a header before any status line
                 self._lines = []
-            self._lines.append((name.strip(), value.strip()))
+            self._lines.append(pair)
         else:
             self.headers = Headers(self._lines)
             self._end_of_headers()
@@ -447,10 +445,20 @@ def _number(text: str) -> int:
     return int(text) if text.isascii() and text.isdigit() else -1
 
 
-def _status_of(line: bytes) -> int:
-    """The status code of a status line (0 if it has none)."""
-    parts = line.rstrip(b"\r\n").split(b" ", 2)
-    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+def _status_line(text: str) -> tuple[int, str]:
+    """(status, reason) of a status line (status 0 if it has none)."""
+    parts = text.split(" ", 2)
+    status = max(_number(parts[1]), 0) if len(parts) > 1 else 0
+    return status, parts[2] if len(parts) > 2 else ""
+
+
+def _header_pair(text: str) -> tuple[str, str] | None:
+    """(name, value) of a header line; None for obsolete folding or junk
+    (ignored, as http.client does)."""
+    name, colon, value = text.partition(":")
+    if not colon or text[0] in " \t":
+        return None
+    return name.strip(), value.strip()
 
 
 def _length(headers: Headers, decoded: bool = True) -> int | None:
@@ -560,26 +568,25 @@ class FetchTransfer(Transfer):
         self._head_parsed = True
         lines = self._head
         start = 0
+        status_line = ""
         for index, line in enumerate(lines):
             if line.startswith(b"HTTP/"):
-                start = index
-                status = _status_of(line)
+                start, status_line = index, line.decode("latin-1").rstrip("\r\n")
+                status = _status_line(status_line)[0]
                 if status >= 200 or status == 0:
                     break  # the final answer (a 1xx is followed by another; a proxy's
                     # CONNECT answer is never passed: SUPPRESS_CONNECT_HEADERS)
-        if not lines or not lines[start].startswith(b"HTTP/"):
+        if not status_line:
             return  # no answer at all (the hop failed before one)
-        parts = lines[start].decode("latin-1").rstrip("\r\n").split(" ", 2)
-        self.status = max(_number(parts[1]), 0) if len(parts) > 1 else 0
-        self.reason = parts[2] if len(parts) > 2 else ""
+        self.status, self.reason = _status_line(status_line)
         pairs: list[tuple[str, str]] = []
         for index in range(start + 1, len(lines)):
             text = lines[index].decode("latin-1").rstrip("\r\n")
             if not text:
                 break  # the head ends; trailers may follow, ignored as on requests
-            name, colon, value = text.partition(":")
-            if colon and text[0] not in " \t":  # else folding or junk, as http.client
-                pairs.append((name.strip(), value.strip()))
+            pair = _header_pair(text)
+            if pair is not None:
+                pairs.append(pair)
         else:
             if not ended:
                 return  # the head never ended (the hop failed inside it)
