@@ -189,8 +189,7 @@ def store_as_sent(stream: Stream, request: Request, *, warn: bool = True) -> int
             "storing the bytes as sent (not decoded)",
             request.method, request.url, encoding,
         )  # fmt: skip
-    raw = stream.headers.get("Content-Length", "").strip()
-    return int(raw) if raw.isascii() and raw.isdigit() else None
+    return content_length(stream.headers, decoded=False)
 
 
 def _check_sha256(sha256: object) -> str | None:

@@ -103,8 +103,9 @@ def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -
     if not value:
         return None
     value = value.strip()
-    if value.isascii() and value.isdigit():  # "²" is a digit to str, not to float()
-        return float(value)
+    seconds = decimal(value)
+    if seconds is not None:
+        return float(seconds)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -113,15 +114,27 @@ def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -
     return max(0.0, when.timestamp() - now())
 
 
-def content_length(headers: Headers) -> int | None:
-    """The body length the headers promise, or None if unknown or encoded."""
-    encoding = headers.get("Content-Encoding", "identity").strip().lower()
-    if encoding not in ("", "identity"):
-        return None  # the length counts compressed bytes; we count decoded ones
+def decimal(text: str) -> int | None:
+    """``text`` as a number of ASCII digits, else None.
+
+    ``str.isdigit()`` also takes "²", which ``int()`` refuses: a hostile
+    header must not become an internal error.
+    """
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def content_length(headers: Headers, *, decoded: bool = True) -> int | None:
+    """The body length the headers promise, or None if unknown.
+
+    ``decoded``: the body is read decoded, so an encoded one's length (it
+    counts compressed bytes) is unknown; False: the bytes as sent are kept.
+    """
+    if decoded:
+        encoding = headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            return None
     raw = headers.get("Content-Length")
-    if raw is None or not (raw.strip().isascii() and raw.strip().isdigit()):
-        return None  # a non-ASCII digit ("²") is not a length: int() would refuse it
-    return int(raw)
+    return None if raw is None else decimal(raw.strip())
 
 
 def identity_headers(headers: object) -> dict[str, str]:

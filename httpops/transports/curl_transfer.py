@@ -39,7 +39,7 @@ from .._cookie_view import NO_COOKIES
 from .._cookies import BoundedCookieJar
 from .._errors import BodyTooLarge, OperationError
 from .._response import Headers, Response
-from .._transfer import retries_status
+from .._transfer import content_length, decimal, retries_status
 from .._transport import Request
 from .body import body_limit, json_too_large
 from .curl_hops import REDIRECT_STATUSES, cookie_header, next_hop, store_cookies
@@ -360,7 +360,7 @@ class Transfer:
         if location and status in REDIRECT_STATUSES:
             self.redirect_to = location  # the loop follows it once this hop ends
             return
-        self.expected = _length(self.headers, self.decode)
+        self.expected = content_length(self.headers, decoded=self.decode)
         self.headers_seen = True
         self.headers_done()
 
@@ -436,19 +436,10 @@ def _no_stop(op_id: int) -> None:
     """A fetch not yet handed to a loop has nothing to stop."""
 
 
-def _number(text: str) -> int:
-    """``text`` as a non-negative decimal of ASCII digits, else -1.
-
-    str.isdigit() also takes "²", which int() refuses: a hostile header must
-    not become an internal error.
-    """
-    return int(text) if text.isascii() and text.isdigit() else -1
-
-
 def _status_line(text: str) -> tuple[int, str]:
     """(status, reason) of a status line (status 0 if it has none)."""
     parts = text.split(" ", 2)
-    status = max(_number(parts[1]), 0) if len(parts) > 1 else 0
+    status = (decimal(parts[1]) or 0) if len(parts) > 1 else 0
     return status, parts[2] if len(parts) > 2 else ""
 
 
@@ -459,15 +450,6 @@ def _header_pair(text: str) -> tuple[str, str] | None:
     if not colon or text[0] in " \t":
         return None
     return name.strip(), value.strip()
-
-
-def _length(headers: Headers, decoded: bool = True) -> int | None:
-    encoding = headers.get("Content-Encoding", "identity").strip().lower()
-    raw = headers.get("Content-Length")
-    if (decoded and encoding not in ("", "identity")) or raw is None:
-        return None
-    length = _number(raw.strip())
-    return None if length < 0 else length
 
 
 class FetchTransfer(Transfer):
