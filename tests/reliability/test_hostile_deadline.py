@@ -114,3 +114,28 @@ def test_deadline_none_still_allows_a_slow_but_steady_request(
     assert engine.wait(op, timeout=10.0)
     assert op.state is httpops.State.DONE, op.error
     assert op.value.content == b"dddddd"
+
+
+@pytest.mark.slow
+def test_a_deadline_two_seconds_or_more_ahead_holds_too(
+    raw: Start,
+    make_engine: Callable[..., httpops.Engine],
+    fast_config: Callable[..., httpops.Config],
+) -> None:
+    """A deadline at least 2 s ahead waits lock-free until the watchdog's next wake
+    (the path every request under the default 60 s low-speed window takes): it
+    must still end a drip in time, for the first request and the ones after it.
+
+    On requests the drip is in the status line, where only the watchdog can
+    stop it. libcurl hands the head over in whole lines (a drip inside one is
+    a stall there, docs/transports.md), so curl gets a body drip."""
+    deadline = 2.5
+    engine = make_engine(fast_config(read_timeout=2.0, deadline=deadline, retry=None))
+    phase = "status-line" if engine.backend.name == "requests" else "body"
+    server = raw(drip_phase(phase, interval=0.3))
+    endings = [Ending() for _ in range(3)]
+    ops = [engine.get(server.url(f"/{i}"), ending) for i, ending in enumerate(endings)]
+    assert engine.wait(*ops, timeout=deadline + 10.0)
+    for op, ending in zip(ops, endings, strict=True):
+        assert isinstance(op.error, httpops.DeadlineExceeded), op.error
+        assert ending.elapsed <= deadline + 0.5 + 1.0, f"took {ending.elapsed:.2f}s"
