@@ -76,6 +76,20 @@ class Watched(Protocol):
         ...
 
 
+class _LazyEntry(weakref.ref):  # type: ignore[type-arg]
+    """A lazy entry: a weak reference that carries its time (one object, not a
+    (when, ref) pair: the collector tracks one object fewer per request)."""
+
+    __slots__ = ("when",)
+    when: float
+
+    def __new__(cls, item: Watched, when: float) -> _LazyEntry:
+        # weakref.ref.__init__ then ignores its arguments (``when`` is no callback).
+        self = super().__new__(cls, item)
+        self.when = when
+        return self
+
+
 class Watchdog:
     """A heap of (when, operation) on one lazily started daemon thread.
 
@@ -97,7 +111,7 @@ class Watchdog:
         self._closed = False
         # (when, item) due at least _LAZY_AHEAD ahead; deque appends need no lock. Weak:
         # a finished operation (its body, its socket) is not kept until the next wake.
-        self._pending: collections.deque[tuple[float, weakref.ref[Watched]]] = collections.deque()
+        self._pending: collections.deque[_LazyEntry] = collections.deque()
         self._draining = False  # True while _take_pending moves entries (see forget)
 
     @property
@@ -110,7 +124,7 @@ class Watchdog:
         if when is None:
             return
         if self._thread is not None and not self._closed and when - self._clock() >= _LAZY_AHEAD:
-            self._pending.append((when, weakref.ref(item)))
+            self._pending.append(_LazyEntry(item, when))
             return
         with self._cond:
             # finished is set before forget() runs: checked here, under the lock, a
@@ -209,10 +223,10 @@ class Watchdog:
         self._draining = True  # before any item's finished flag is read
         try:
             while pending:
-                when, ref = pending.popleft()
-                item = ref()
+                lazy = pending.popleft()
+                item = lazy()
                 if item is not None and not item.finished:
-                    entry = [when, next(self._order), item]
+                    entry = [lazy.when, next(self._order), item]
                     self._entries[id(item)] = entry
                     heapq.heappush(self._heap, entry)
         finally:

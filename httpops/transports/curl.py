@@ -107,7 +107,7 @@ class CurlTransport:
     def submit(self, job: Job) -> None:
         """Start ``job`` (see the module docstring). Thread-safety: any thread."""
         if job.fetch is not None:
-            self.loop.send("fetch", job)
+            self.loop.send_fetch(job)
         else:
             self._workers.submit(job)
 
@@ -140,8 +140,10 @@ class NetworkLoop(FetchOutcomes):
         self._config = config
         self._clock = self.clock = host.clock
         self.factory = HandleFactory(config.tls_verify, config.http2, config.cookies)
-        # Commands from any thread; deque append/popleft are atomic.
-        self._commands: collections.deque[tuple[str, Any]] = collections.deque()
+        # Commands from any thread; deque append/popleft are atomic. A fetch is
+        # its Job alone, every other command a (name, argument) pair: one object
+        # fewer per request for the collector (see docs/game-loop.md).
+        self._commands: collections.deque[tuple[str, Any] | Job] = collections.deque()
         self._wake_sent = False
         # True while the loop sleeps in poll(): only then does a command need a
         # wake-up byte. Each send() is a syscall that hands the GIL away, and
@@ -179,6 +181,12 @@ class NetworkLoop(FetchOutcomes):
         elif self._thread is None:
             return  # nothing runs, so there is nothing to cancel
         self._commands.append((command, arg))
+        self._wake()
+
+    def send_fetch(self, job: Job) -> None:
+        """Queue a fetch for the network thread and wake it. Thread-safety: any."""
+        self._ensure_thread()
+        self._commands.append(job)
         self._wake()
 
     def resume(self, transfer: StreamTransfer) -> None:
@@ -292,11 +300,15 @@ class NetworkLoop(FetchOutcomes):
                 pass
         commands = self._commands
         while commands:
-            name, arg = commands.popleft()
+            command = commands.popleft()
             try:
-                getattr(self, f"_on_{name}")(arg)
+                if isinstance(command, tuple):
+                    name, arg = command
+                    getattr(self, f"_on_{name}")(arg)
+                else:
+                    self._on_fetch(command)
             except Exception:  # a bug; the loop must go on for every other transfer
-                log.exception("httpops curl: command %r failed", name)
+                log.exception("httpops curl: command %r failed", command)
             self._pace()
 
     def _on_fetch(self, job: Job) -> None:
@@ -308,8 +320,10 @@ class NetworkLoop(FetchOutcomes):
         )
         transfer.listening = ctx.wants_progress()
         # The watchdog (deadline, low-speed rule) breaks the transfer through this.
+        # The transfer is its own abort hook: a bound method would be one more
+        # object per request for the collector.
         transfer.request_stop = self._stop_fetch
-        ctx.abort_open = transfer.abort
+        ctx.abort_open = transfer
         self._by_op[job.op.id] = transfer
         self._queue(transfer, job.priority)
 
@@ -612,9 +626,10 @@ class NetworkLoop(FetchOutcomes):
                 transfer.end(error)
             elif isinstance(transfer, FetchTransfer) and self._host_alive() is not None:
                 self._done(transfer, error=error)
-        while self._commands:  # streams that came too late
-            name, arg = self._commands.popleft()
-            if name == "stream":
+        while self._commands:  # streams that came too late (a fetch's op the engine ends)
+            command = self._commands.popleft()
+            if isinstance(command, tuple) and command[0] == "stream":
+                arg = command[1]
                 arg.end(Canceled(arg.request.method, arg.request.url, "the engine was closed"))
         self._active.clear()
         self._waiting.clear()

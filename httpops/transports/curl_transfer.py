@@ -62,6 +62,8 @@ _LOW_WATER = 2 * 1024 * 1024
 _NO_HEADERS = Headers()
 # Shared, never appended to: no list per transfer until its head is read.
 _NO_LINES: list[tuple[str, str]] = []
+# A fetch's head lines before its first hop is attached (never appended to).
+_NO_LINES_YET: list[bytes] = []
 # The most libcurl hands the write callback at once (CURL_MAX_WRITE_SIZE); a
 # shorter write means the socket had nothing more for now.
 _MAX_WRITE = 16 * 1024
@@ -501,13 +503,16 @@ class FetchTransfer(Transfer):
         # This hop's header lines as libcurl gave them, parsed once (take_head) when
         # the first body byte or the end comes: a Python call per line costs more
         # than the rest of a small GET's header handling.
-        self._head: list[bytes] = []
+        self._head: list[bytes] = _NO_LINES_YET
         self._head_parsed = False
         self._head_seen = 0  # lines counted by the stall check
 
     def abort(self) -> None:
-        """Stop this fetch from any thread (the watchdog's ``ctx.abort_open``)."""
+        """Stop this fetch from any thread. Thread-safety: any thread."""
         self.request_stop(self.job.op.id)
+
+    # The transfer itself is the watchdog's ``ctx.abort_open``.
+    __call__ = abort
 
     def headers_done(self) -> None:
         """Refuse a promised length over the limit before any byte is kept.
@@ -526,15 +531,29 @@ class FetchTransfer(Transfer):
             )
 
     def attached(self) -> None:
-        """A hop starts: its upload is counted from zero, its head collected afresh."""
+        """A hop starts: its upload is counted from zero, its head collected afresh.
+
+        The line list and its ``append`` belong to the easy handle and are
+        reused by every transfer it carries (emptied here): two objects fewer
+        per request for the collector. Nothing reads them once the handle is
+        released (the head is parsed into ``headers`` before that).
+        """
         self._sent = 0
-        self._head = []
+        curl: Any = self.curl
+        lines: list[bytes] | None = getattr(curl, "head_lines", None)
+        if lines is None:
+            lines = curl.head_lines = []
+            curl.add_head_line = lines.append
+        else:
+            lines.clear()
+        self._head = lines
         self._head_parsed = False
         self._head_seen = 0
 
     def header_function(self) -> Callable[[bytes], object]:
         """Collect the lines (a C call each, no Python frame); take_head parses them."""
-        return self._head.append
+        curl: Any = self.curl
+        return curl.add_head_line  # type: ignore[no-any-return]
 
     def take_head(self, ended: bool = False) -> None:
         """Parse the collected head once: the last block (1xx answers before it skipped).

@@ -137,3 +137,30 @@ def test_a_non_ascii_digit_content_length_is_no_internal_error(
     op = engine.get(server.url("/l"))
     assert engine.wait(op, timeout=10)
     assert "internal error" not in str(op.error), op.error
+
+
+def test_a_fetch_never_shows_the_head_of_the_one_before_it(
+    raw: Start, make_engine: Callable[..., httpops.Engine], fast_config: Callable[..., object]
+) -> None:
+    # One after another, so the curl transport carries each on the easy handle (and
+    # the header-line list) the one before used; the first answers 200 with a
+    # header, the second fails inside its head and the third answers a bare 204.
+    server = raw(
+        scripted(
+            [(0.0, b"HTTP/1.1 200 OK\r\nX-First: 1\r\nContent-Length: 2\r\n\r\nok")],
+            [(0.0, b"HTTP/1.1 200 OK\r\nX-Second: 1\r\n"), (0.0, _CLOSE)],
+            [(0.0, b"HTTP/1.1 204 No Content\r\n\r\n")],
+        )
+    )
+    engine = make_engine(fast_config(retry=None))
+    first = engine.get(server.url("/1"))
+    assert engine.wait(first, timeout=10)
+    assert first.state is httpops.State.DONE, first.error
+    assert first.value.headers.get("X-First") == "1"
+    second = engine.get(server.url("/2"))
+    assert engine.wait(second, timeout=10)
+    third = engine.get(server.url("/3"))
+    assert engine.wait(third, timeout=10)
+    assert third.state is httpops.State.DONE, third.error
+    assert third.value.status_code == 204
+    assert dict(third.value.headers) == {}
