@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-slow lint format bench demo docs docs-serve soak clean dist test-floors
+.PHONY: venv test test-slow lint format bench bench-server demo docs docs-serve soak clean dist test-floors
 
 venv: $(STAMP)
 
@@ -35,6 +35,11 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The benchmark's server of choice (bench/server.py falls back to its own
+# Python server without it): Debian's nginx-light, installed once, as root.
+bench-server:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || apt-get install -y nginx-light
 
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict

@@ -6,8 +6,9 @@ work (calibrated once, so contention shows up as a longer frame), one
 First it runs idle; then, in each load round, it submits 4 large GETs
 (``/bytes/<32 MiB>``) and 1000 small GETs (100 per frame over 10 frames,
 as a host would spread them) and keeps running until every callback has
-landed. Frame time is the interval between the starts of consecutive
-frames; "work" is the time from a frame's start to the end of its poll.
+landed; a row runs at least 3 rounds and 2.5 s of load. Frame time is the
+interval between the starts of consecutive frames; "work" is the time from a
+frame's start to the end of its poll.
 
 The *saturate* rows (issue 12) submit 100 small GETs every frame for 10 s
 (quick: 3 s), more than either transport can finish, so the engine always
@@ -16,9 +17,12 @@ has a backlog. Bounded: no more are submitted while 1,000 are outstanding
 the backlog is drained (or fails after 60 s more). The "GC off" row runs the
 same load with Python's cyclic garbage collector disabled for the row (as
 games often do, collecting between levels): each outstanding request holds
-dozens of objects the collector tracks, so a full collection costs 14-53 ms
-under this load, on whichever thread triggers it, and this row shows what
-is left without it.
+objects the collector tracks, so a full collection costs about 15 ms under
+this load, on whichever thread triggers it, and this row shows what is left
+without it. The "gc.freeze()" row keeps the collector on but freezes the
+heap the process had when the row started, as docs/game-loop.md advises a
+game to do after loading: full collections then walk only what the load
+itself holds.
 
 Extra rows vary one knob at a time -- worker count, chunk size and
 ``sys.setswitchinterval`` -- to show what the defaults were chosen from.
@@ -49,6 +53,10 @@ LARGE = 32 * MIB
 N_LARGE = 4
 N_SMALL = 1000
 SMALL_PER_FRAME = 100
+# Each load row runs at least this long (whole rounds): p99 over ~115 frames,
+# three rounds of the curl transport, is the second-worst frame, all noise.
+MIN_LOAD_SECONDS = 2.5
+MAX_ROUNDS = 12
 SATURATE_SECONDS = 10.0
 SATURATE_QUICK_SECONDS = 3.0
 SATURATE_MAX_PENDING = 1000
@@ -156,7 +164,10 @@ def load_phase(
     with httpops.Engine(config) as engine:
         for op in [engine.get(small_url) for _ in range(config.max_workers * 2)]:
             op.result(timeout=30)  # warm-up: every worker started, connections open
-        for _ in range(rounds):
+        # p99 needs a few hundred frames: a fast transport gets more rounds.
+        while len(durations) < rounds or (
+            sum(durations) < MIN_LOAD_SECONDS and len(durations) < MAX_ROUNDS
+        ):
             loop = Loop(engine, iterations)
             submitted = 0
 
@@ -191,9 +202,12 @@ def saturate_phase(
     iterations: int,
     seconds: float,
     config: httpops.Config,
-    gc_off: bool = False,
+    gc_mode: str = "on",
 ) -> tuple[Frames, float]:
     """Frames while the host submits 100 small GETs per frame for ``seconds``.
+
+    ``gc_mode``: "on" (the collector as the process has it), "off" (disabled
+    for the row) or "freeze" (``gc.freeze()`` of the heap at the row's start).
 
     At most ``SATURATE_MAX_PENDING`` are outstanding; the phase runs on until
     every callback has landed. Returns the frames and the completions per second.
@@ -221,9 +235,12 @@ def saturate_phase(
                     engine.get(small_url, on_done)
                 pending += SMALL_PER_FRAME
 
-        if gc_off:
+        if gc_mode != "on":
             gc.collect()
-            gc.disable()
+            if gc_mode == "off":
+                gc.disable()
+            else:
+                gc.freeze()
         try:
             started = time.perf_counter()
             while time.perf_counter() - started < seconds:
@@ -234,8 +251,10 @@ def saturate_phase(
                     raise RuntimeError(f"saturating load not drained in time ({pending} left)")
             loop.frames.elapsed = time.perf_counter() - started
         finally:
-            if gc_off:
+            if gc_mode == "off":
                 gc.enable()
+            elif gc_mode == "freeze":
+                gc.unfreeze()
     if failures:
         raise RuntimeError(f"{len(failures)} requests failed; first: {failures[0]}")
     return loop.frames, done / loop.frames.elapsed
@@ -311,10 +330,12 @@ def _row(label: str, frames: Frames, idle_p99: float | None, seconds: float | No
 
 CURL_ROW = "load: curl transport"
 SATURATE_CURL_ROW = "saturate: curl transport"
-SATURATE_ROWS: list[tuple[str, dict[str, Any], bool]] = [
-    ("saturate: defaults", {}, False),
-    (SATURATE_CURL_ROW, {"transport": "curl"}, False),
-    ("saturate: curl transport, GC off", {"transport": "curl"}, True),
+SATURATE_FROZEN_ROW = "saturate: curl transport, gc.freeze()"
+SATURATE_ROWS: list[tuple[str, dict[str, Any], str]] = [
+    ("saturate: defaults", {}, "on"),
+    (SATURATE_CURL_ROW, {"transport": "curl"}, "on"),
+    ("saturate: curl transport, GC off", {"transport": "curl"}, "off"),
+    (SATURATE_FROZEN_ROW, {"transport": "curl"}, "freeze"),
 ]
 SATURATE_COLUMNS = [*COLUMNS[:-1], "req/s"]
 
@@ -364,10 +385,10 @@ def run(quick: bool) -> list[dict[str, Any]]:
                 frames, seconds = control_phase(server, iterations, rounds)
                 rows.append(_row("control: load in another process", frames, idle_p99, seconds))
         saturate_rows = [_row("idle", idle, None, None)]
-        for label, overrides, gc_off in SATURATE_ROWS:
+        for label, overrides, gc_mode in SATURATE_ROWS:
             frames, rate = saturate_phase(
                 server, iterations, SATURATE_QUICK_SECONDS if quick else SATURATE_SECONDS,
-                httpops.Config(**overrides), gc_off,
+                httpops.Config(**overrides), gc_mode,
             )  # fmt: skip
             saturate_rows.append(_row(label, frames, idle_p99, rate))
     ratio = load_p99 / idle_p99 if load_p99 else math.nan
@@ -377,7 +398,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
         f"{HZ} Hz loop, {WORK * 1000:g} ms of calibrated pure-Python work per frame, "
         f"poll(budget={POLL_BUDGET * 1000:g} ms), sleep to the next frame boundary.",
         f"Each load round: {N_LARGE} x {LARGE // MIB} MiB and {N_SMALL} small GETs "
-        f"({SMALL_PER_FRAME} submitted per frame); {rounds} round(s); 'round s' is the "
+        f"({SMALL_PER_FRAME} submitted per frame); at least {rounds} round(s) and "
+        f"{MIN_LOAD_SECONDS:g} s of load per row (at most {MAX_ROUNDS} rounds); 'round s' is the "
         "median time for a round to finish.",
         f"Defaults: max_workers={defaults.max_workers}, "
         f"worker_niceness={defaults.worker_niceness}, chunk_size={defaults.chunk_size // 1024}"
@@ -395,6 +417,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
     )
     seconds = SATURATE_QUICK_SECONDS if quick else SATURATE_SECONDS
     curl_saturate = next(row for row in saturate_rows if row[0] == SATURATE_CURL_ROW)
+    frozen = next(row for row in saturate_rows if row[0] == SATURATE_FROZEN_ROW)
     saturate_notes = [
         f"The same {HZ} Hz loop; each frame submits {SMALL_PER_FRAME} small GETs for "
         f"{seconds:g} s while fewer than {SATURATE_MAX_PENDING} are outstanding, then runs "
@@ -402,6 +425,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
         "The idle row is the frames table's idle phase; 'p99 ratio' = p99 / its p99.",
         f"Curl transport: p99 ratio {curl_saturate[3] / idle_p99:.2f} (target <= 1.15), "
         f"{curl_saturate[5]} frame(s) over 16.7 ms (target 0).",
+        f"Curl transport with gc.freeze() (the docs/game-loop.md advice): p99 ratio "
+        f"{frozen[3] / idle_p99:.2f}, {frozen[5]} frame(s) over 16.7 ms.",
     ]
     return [
         {
