@@ -194,7 +194,7 @@ def _child_frames(
 
     iterations = _calibrate()
     result: dict[str, Any] = {"idle": [], "load": [], "curl": [], "bytes": 0}
-    with httpops.Engine(httpops.Config(downloads_dir=directory)) as engine:
+    with httpops.Engine(httpops.Config(downloads_dir=directory, transport="requests")) as engine:
         for _ in range(rounds):  # alternate, so a burst of outside noise hits one round
             result["idle"].append(_frames(engine, iterations, lambda: False, idle_seconds))
             frames, count = _load_round(engine, url, iterations, load_seconds)
@@ -290,7 +290,7 @@ def _throughput_table(
     on_curl = mbps("httpops-curl")
     curl_rss = max(r["rss_growth_kib"] for r in results["httpops-curl"]) / 1024
     rows: list[list[Any]] = [
-        ["httpops Engine.download (CRC32)", round(ours, 1), 1.0, round(rss, 1)],
+        ["httpops Engine.download, requests transport (CRC32)", round(ours, 1), 1.0, round(rss, 1)],
         [
             "httpops, curl transport",
             round(on_curl or 0, 1),

@@ -30,6 +30,7 @@ Extra rows vary one knob at a time -- worker count, chunk size and
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import math
 import statistics
@@ -62,6 +63,9 @@ SATURATE_QUICK_SECONDS = 3.0
 SATURATE_MAX_PENDING = 1000
 SATURATE_DRAIN_LIMIT = 60.0
 RATIO_TARGET = 1.35
+# Every row runs the requests transport unless it names curl ("auto", the
+# default, would pick curl wherever pycurl is installed).
+REQUESTS = httpops.Config(transport="requests")
 COLUMNS = ["phase", "fps", "p50", "p99", "max", "> 16.7 ms", "p99 ratio", "work p99", "round s"]
 
 
@@ -136,7 +140,7 @@ class Loop:
 
 def idle_phase(server: BenchServer, iterations: int, frames: int) -> Frames:
     """Frames with an engine that has nothing to do."""
-    with httpops.Engine() as engine:
+    with httpops.Engine(REQUESTS) as engine:
         loop = Loop(engine, iterations)
         started = time.perf_counter()
         for _ in range(frames + 1):
@@ -275,7 +279,7 @@ def control_phase(server: BenchServer, iterations: int, rounds: int) -> tuple[Fr
         assert child.stdout is not None
         if child.stdout.readline().strip() != "READY":
             raise RuntimeError("the load process did not start")
-        with httpops.Engine() as engine:
+        with httpops.Engine(REQUESTS) as engine:
             loop = Loop(engine, iterations)
             started = time.perf_counter()
             while child.poll() is None:
@@ -298,7 +302,7 @@ def control_phase(server: BenchServer, iterations: int, rounds: int) -> tuple[Fr
 def _load_main(small_url: str, large_url: str, rounds: int) -> None:
     """The control's load process: the load rounds with no frame loop; prints the median s."""
     durations = []
-    with httpops.Engine() as engine:
+    with httpops.Engine(REQUESTS) as engine:
         for op in [engine.get(small_url) for _ in range(16)]:
             op.result(timeout=30)
         print("READY", flush=True)
@@ -362,7 +366,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
     """The frame-safety table."""
     idle_frames, rounds = (240, 1) if quick else (480, 3)
     default_interval = sys.getswitchinterval()
-    defaults = httpops.Config()
+    defaults = REQUESTS
     rows = []
     with BenchServer(large_sizes=(LARGE,)) as server:
         iterations = calibrate()
@@ -375,7 +379,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
                 if interval is not None:
                     sys.setswitchinterval(interval)
                 frames, seconds = load_phase(
-                    server, iterations, rounds, httpops.Config(**overrides)
+                    server, iterations, rounds, dataclasses.replace(REQUESTS, **overrides)
                 )
             finally:
                 sys.setswitchinterval(default_interval)
@@ -388,7 +392,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
         for label, overrides, gc_mode in SATURATE_ROWS:
             frames, rate = saturate_phase(
                 server, iterations, SATURATE_QUICK_SECONDS if quick else SATURATE_SECONDS,
-                httpops.Config(**overrides), gc_mode,
+                dataclasses.replace(REQUESTS, **overrides), gc_mode,
             )  # fmt: skip
             saturate_rows.append(_row(label, frames, idle_p99, rate))
     ratio = load_p99 / idle_p99 if load_p99 else math.nan

@@ -33,7 +33,7 @@ def _noop(*args: object) -> None:
 
 def idle_poll_us(number: int, repeat: int) -> list[float]:
     """Microseconds per idle ``poll()``, one figure per sample."""
-    with httpops.Engine() as engine:
+    with httpops.Engine(httpops.Config(transport="requests")) as engine:
         engine.poll()
         timer = timeit.Timer(engine.poll)
         return [t / number * 1e6 for t in timer.repeat(repeat=repeat, number=number)]
@@ -122,7 +122,7 @@ def per_event_us(kind: str, n: int, repeat: int) -> list[float]:
     """Engine overhead in µs per dispatched event of one kind, one figure per sample."""
     samples = []
     for _ in range(repeat):
-        with httpops.Engine() as engine:
+        with httpops.Engine(httpops.Config(transport="requests")) as engine:
             listeners = 0
             if kind == "completion + listener":
                 engine.connect(on_get=_noop)

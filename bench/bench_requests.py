@@ -27,6 +27,8 @@ import httpops
 from .server import SMALL_BODY, BenchServer, measure_capacity
 
 WORKERS = 8
+REQUESTS_DEFAULTS = "httpops, requests transport (its defaults: 4 workers, niceness 10)"
+CURL = "httpops, curl transport (the default where pycurl is installed)"
 
 Client = Callable[[str, int, int], tuple[float, float]]
 
@@ -38,12 +40,14 @@ def _check(content: bytes) -> None:
 
 def run_httpops(url: str, n: int, workers: int = WORKERS) -> tuple[float, float]:
     """Like-for-like with the peers: 8 workers at normal OS priority, as their threads run."""
-    return _run_engine(url, n, httpops.Config(max_workers=workers, worker_niceness=0))
+    return _run_engine(
+        url, n, httpops.Config(max_workers=workers, worker_niceness=0, transport="requests")
+    )
 
 
 def run_httpops_defaults(url: str, n: int, workers: int = WORKERS) -> tuple[float, float]:
-    """The engine's defaults (4 workers, niceness 10), tuned for frame times, not throughput."""
-    return _run_engine(url, n, httpops.Config())
+    """The requests transport's defaults (4 workers, niceness 10), tuned for frame times."""
+    return _run_engine(url, n, httpops.Config(transport="requests"))
 
 
 def _run_engine(url: str, n: int, config: httpops.Config) -> tuple[float, float]:
@@ -135,9 +139,9 @@ def run_sequential(url: str, n: int, workers: int = WORKERS) -> tuple[float, flo
 
 
 CLIENTS: dict[str, Client] = {
-    "httpops Engine (defaults: 4 workers, niceness 10)": run_httpops_defaults,
-    "httpops Engine (8 workers, niceness 0)": run_httpops,
-    "httpops Engine (curl transport)": run_httpops_curl,
+    REQUESTS_DEFAULTS: run_httpops_defaults,
+    "httpops, requests transport (8 workers, niceness 0)": run_httpops,
+    CURL: run_httpops_curl,
     "requests-futures FuturesSession (8)": run_futures,
     "ThreadPoolExecutor(8) + thread-local Session": run_pool,
     "requests.Session, sequential": run_sequential,
@@ -164,7 +168,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
         results = measure(url, n, rounds)
     medians = {name: statistics.median(r for r, _ in values) for name, values in results.items()}
     # The headline is the library as shipped; the 8-worker row is like-for-like with the peers.
-    ours = medians["httpops Engine (defaults: 4 workers, niceness 10)"]
+    ours = medians[REQUESTS_DEFAULTS]
     rows = [
         [
             name,
@@ -189,8 +193,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
         f"Targets: httpops >= 1.5x requests-futures (got {futures:.2f}x) and >= 1.0x the "
         f"hand-written pool (got {pool:.2f}x): {verdict}.",
     ]
-    curl = medians["httpops Engine (curl transport)"]
-    curl_cpu = statistics.median(c for _, c in results["httpops Engine (curl transport)"])
+    curl = medians[CURL]
+    curl_cpu = statistics.median(c for _, c in results[CURL])
     curl_futures = curl / medians["requests-futures FuturesSession (8)"]
     notes.append(
         f"Curl transport: {curl_futures:.2f}x requests-futures (target >= 10x), "

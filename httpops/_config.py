@@ -222,10 +222,10 @@ class Config:
             ``json.loads`` runs; smaller than ``max_body_bytes`` because the
             decode holds the GIL (docs/security.md).
         image_deadline: Default deadline for image fetches (None: none).
-        transport: How bytes move: ``"requests"`` (worker threads, always
-            available), ``"curl"`` (one libcurl network thread; needs the
-            ``fast`` extra) or ``"auto"`` (curl when it can run, else
-            requests). The ``HTTPOPS_TRANSPORT`` environment variable wins.
+        transport: How bytes move: ``"auto"`` (the default: curl when it
+            can run, else requests), ``"requests"`` (worker threads, always
+            available) or ``"curl"`` (one libcurl network thread; needs the
+            ``fast`` extra). The ``HTTPOPS_TRANSPORT`` environment variable wins.
         http2: Offer HTTP/2 on https:// URLs (curl transport only): many
             requests to one server share one connection. Logged and ignored
             on the requests transport.
@@ -275,7 +275,7 @@ class Config:
     low_speed_time: float = 60.0
     max_json_bytes: int = 8 * MIB
     image_deadline: float | None = 60.0
-    transport: str = "requests"
+    transport: str = "auto"
     http2: bool = False
     # Bandwidth cap shared by every download (issue 11 item 4).
     max_download_rate: int | None = None

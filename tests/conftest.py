@@ -12,6 +12,11 @@ import pytest
 
 import httpops
 
+# The suite runs once per transport: tests/run_both.sh sets HTTPOPS_TRANSPORT=curl
+# for its second pass. Unset, it means requests here, where the default ("auto")
+# would pick curl wherever pycurl is installed. Subprocesses (CLI, demo) inherit it.
+os.environ.setdefault("HTTPOPS_TRANSPORT", "requests")
+
 
 def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
     """Wait for ``condition`` with a timeout, on an Event rather than a bare sleep."""

@@ -57,7 +57,7 @@ def test_http2_on_the_requests_transport_is_logged_and_ignored(
 ) -> None:
     monkeypatch.delenv("HTTPOPS_TRANSPORT", raising=False)
     with caplog.at_level(logging.WARNING, logger="httpops"):
-        engine = make_engine(httpops.Config(http2=True))
+        engine = make_engine(httpops.Config(http2=True, transport="requests"))
     assert engine.backend.name == "requests"
     assert "needs the curl transport" in caplog.text
 

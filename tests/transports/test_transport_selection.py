@@ -27,9 +27,13 @@ def check_memo() -> Iterator[None]:
     transports._FALLBACK_LOGGED[:] = logged
 
 
-def test_default_stays_requests(no_env: None, make_engine: EngineFactory) -> None:
-    assert httpops.Config().transport == "requests"
-    assert make_engine().backend.name == "requests"
+def test_the_default_is_auto_so_curl_where_pycurl_is_installed(
+    no_env: None, check_memo: None, make_engine: EngineFactory
+) -> None:
+    assert httpops.Config().transport == "auto"
+    assert make_engine().backend.name == "curl"  # make test installs the fast extra
+    transports._CURL_CHECK[:] = [(False, "No module named 'pycurl'")]
+    assert make_engine().backend.name == "requests"  # a plain install: requests
 
 
 def test_unknown_transport_is_refused_at_the_call() -> None:
