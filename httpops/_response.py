@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import json as _json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar, overload
@@ -63,6 +64,9 @@ class Headers(Mapping[str, str]):
         return f"Headers({dict(self.items())!r})"
 
 
+# Cached: every response asks, and a server sends the same few values. Bounded,
+# so a peer that varies its Content-Type only churns the cache.
+@functools.lru_cache(maxsize=256)
 def charset_of(content_type: str) -> str | None:
     """The ``charset`` parameter of a Content-Type value, if any."""
     for part in content_type.split(";")[1:]:
@@ -72,6 +76,7 @@ def charset_of(content_type: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)
 def is_textual(content_type: str | None) -> bool:
     """Whether a body of this Content-Type is text (so decoding it is worthwhile)."""
     if not content_type:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import deque
 
-__all__ = ["SpeedMeter"]
+__all__ = ["SpeedMeter", "average_speed"]
 
 #: Seconds of history the estimate covers.
 WINDOW = 1.0
@@ -28,6 +28,12 @@ WINDOW = 1.0
 SETTLE = 0.05
 #: Samples closer together than this are merged (bounds the window's length).
 RESOLUTION = 0.02
+
+
+def average_speed(start_time: float, start_position: int, now: float, position: int) -> float:
+    """Bytes per second from (start_time, start_position) to (now, position):
+    a finished transfer's figure when it ended within its head start."""
+    return (position - start_position) / max(now - start_time, 1e-3)
 
 
 class SpeedMeter:
@@ -77,8 +83,7 @@ class SpeedMeter:
     def average(self, now: float, position: int) -> float:
         """Bytes per second since :meth:`restart`: a finished transfer's figure
         when it ended within its head start."""
-        start_time, start_position = self._origin
-        return (position - start_position) / max(now - start_time, 1e-3)
+        return average_speed(*self._origin, now, position)
 
     def sample(self, now: float, position: int) -> float:
         """Record that ``position`` bytes were held at ``now``; returns the speed.

@@ -22,7 +22,7 @@ from ._events import Progress
 from ._jobqueue import LAST, PriorityJobs
 from ._operation import Operation, percent
 from ._queue import EventQueue
-from ._speed import SpeedMeter
+from ._speed import SpeedMeter, average_speed
 from ._transport import Stream
 from ._watchdog import TimeRules
 
@@ -552,14 +552,19 @@ class TaskContext:
             on_bytes()
         # Every chunk feeds the meter (cheap), so the speed is bytes over real time.
         meter = self._meter
-        if meter is None:
-            meter = self._meter = SpeedMeter()
-            meter.restart(self._started)
-        self._speed = meter.sample(now, received)
-        if not final and now - self._last_report < self._interval:
-            return
-        if final and meter.settling(now):  # all of it came in the head start
-            self._speed = meter.average(now, received)
+        if meter is None and final:
+            # The first report is the last (a small body in one piece): what a
+            # meter would give, all of it in the head start, without one.
+            self._speed = average_speed(self._started, 0, now, received)
+        else:
+            if meter is None:
+                meter = self._meter = SpeedMeter()
+                meter.restart(self._started)
+            self._speed = meter.sample(now, received)
+            if not final and now - self._last_report < self._interval:
+                return
+            if final and meter.settling(now):  # all of it came in the head start
+                self._speed = meter.average(now, received)
         self._last_report = now
         if final and not self.wants_progress():
             # One event fewer per request: the completion sets these on the op.
