@@ -318,6 +318,10 @@ class NetworkLoop(FetchOutcomes):
         transfer = FetchTransfer(
             job, job.fetch, ctx, self._clock, self.factory.cookies, self._config.max_json_bytes
         )
+        # The transfer keeps what it needs of the spec; the operation's copy is for
+        # the worker path only. Dropped, the spec (and the job) are freed now, not
+        # promoted by the cyclic GC with a request in flight.
+        job.op._fetch = None
         transfer.listening = ctx.wants_progress()
         # The watchdog (deadline, low-speed rule) breaks the transfer through this.
         # The transfer is its own abort hook: a bound method would be one more
@@ -334,7 +338,7 @@ class NetworkLoop(FetchOutcomes):
     def _on_stop(self, op_id: int) -> None:
         """The watchdog stopped the operation (deadline, low-speed rule): drop it now."""
         transfer = self._by_op.get(op_id)
-        if transfer is None or transfer.job.op.cancel_requested:
+        if transfer is None or transfer.op.cancel_requested:
             return  # finished meanwhile, or the cancel command completes it
         ctx = transfer.ctx
         try:
@@ -354,7 +358,7 @@ class NetworkLoop(FetchOutcomes):
         transfer = self._by_op.pop(op_id, None)
         if transfer is not None:
             self._drop(transfer)
-            op = transfer.job.op
+            op = transfer.op
             error = Canceled(op.method, op.url, "canceled by the caller")
             self._done(transfer, error=error)  # already claimed: bookkeeping
 
@@ -471,8 +475,8 @@ class NetworkLoop(FetchOutcomes):
         bug = OperationError(request.method, request.url, "internal error in the curl transport")
         if isinstance(transfer, StreamTransfer):
             transfer.end(bug)
-        elif isinstance(transfer, FetchTransfer) and transfer.job.op.id in self._by_op:
-            del self._by_op[transfer.job.op.id]
+        elif isinstance(transfer, FetchTransfer) and transfer.op.id in self._by_op:
+            del self._by_op[transfer.op.id]
             self._done(transfer, error=bug)
 
     def _ended(self, curl: Any, error: tuple[int, str] | None) -> None:
@@ -542,7 +546,7 @@ class NetworkLoop(FetchOutcomes):
             except OperationError as exc:
                 self._done(transfer, error=exc)
                 continue
-            self._queue(transfer, transfer.job.priority)
+            self._queue(transfer, transfer.priority)
         if now >= self._next_tick:
             self._next_tick = now + _TICK
             self._check_stalls(now)

@@ -48,11 +48,11 @@ class FetchOutcomes:
         self, transfer: FetchTransfer, outcome: Any = None, error: OperationError | None = None
     ) -> None:
         """Complete a fetch through the engine's one claim; release its body's files."""
-        self._by_op.pop(transfer.job.op.id, None)
+        self._by_op.pop(transfer.op.id, None)
         body = transfer.request.body
         if isinstance(body, BodySource):
             body.close()  # the files it opened, whatever happened (as the worker path does)
-        self._host.finish(transfer.job.op, transfer.ctx, outcome, error=error)
+        self._host.finish(transfer.op, transfer.ctx, outcome, error=error)
 
     def _fetch_ended(
         self,
@@ -60,7 +60,7 @@ class FetchOutcomes:
         failure: Failure | None,
         error: OperationError | None = None,
     ) -> None:
-        op, ctx = transfer.job.op, transfer.ctx
+        op, ctx = transfer.op, transfer.ctx
         if op.cancel_requested:
             return  # the cancel command completes it
         try:
@@ -68,7 +68,7 @@ class FetchOutcomes:
                 return  # judged on the head; the cut body is no failure
             if error is None and failure is not None:
                 error = transfer.abort_error or translate(
-                    failure, transfer.request, transfer.job.deadline
+                    failure, transfer.request, transfer.deadline
                 )
             if error is not None:
                 if not self._retry(transfer, error, None):
@@ -92,11 +92,11 @@ class FetchOutcomes:
             self._clock() - transfer.began, method=request.method, history=transfer.history,
         )  # fmt: skip
         transfer.reset_body()
-        value, response = finish_fetch(request, response, transfer.spec.want_json)
+        value, response = finish_fetch(request, response, transfer.want_json)
         return Outcome(value=value, response=response)
 
     def _retry_status(self, transfer: FetchTransfer) -> bool:
-        retry = transfer.spec.retry
+        retry = transfer.retry
         if retry is None or transfer.status not in retry.statuses:
             return False
         retry_after = parse_retry_after(transfer.headers.get("Retry-After"))
@@ -106,14 +106,14 @@ class FetchOutcomes:
         self, transfer: FetchTransfer, error: OperationError | None, retry_after: float | None
     ) -> bool:
         """Schedule another try on the timer heap if the policy allows one."""
-        retry, method = transfer.spec.retry, transfer.request.method
+        retry, method = transfer.retry, transfer.request.method
         if retry is None or transfer.attempt >= retry.attempts:
             return False
         if error is not None and not isinstance(error, TransportError):
             return False
         if method not in IDEMPOTENT_METHODS and not retry.retry_non_idempotent:
             return False
-        if transfer.job.op.cancel_requested:
+        if transfer.op.cancel_requested:
             return False
         delay = retry.delay(transfer.attempt, random.random(), retry_after)
         remaining = transfer.ctx.remaining()
@@ -127,8 +127,8 @@ class FetchOutcomes:
         return True
 
     def _fail_deadline(self, transfer: FetchTransfer) -> None:
-        op = transfer.job.op
-        deadline = transfer.job.deadline or 0.0
+        op = transfer.op
+        deadline = transfer.deadline or 0.0
         error = DeadlineExceeded(
             op.method, op.url, f"not finished within the {deadline:g}s deadline"
         )

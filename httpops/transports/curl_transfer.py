@@ -466,12 +466,15 @@ class FetchTransfer(Transfer):
         "_sent",
         "attempt",
         "ctx",
-        "job",
+        "deadline",
         "json_limited",
         "limit",
         "listening",
+        "op",
+        "priority",
         "request_stop",
-        "spec",
+        "retry",
+        "want_json",
     )
 
     def __init__(
@@ -484,8 +487,14 @@ class FetchTransfer(Transfer):
         max_json_bytes: int | None = None,
     ) -> None:
         super().__init__(spec.request, clock, jar)
-        self.job = job
-        self.spec = spec
+        # What the loop needs of the job and its spec, not the objects: they are
+        # freed once the fetch is taken in, so the cyclic GC never promotes them
+        # with a request in flight (docs/game-loop.md).
+        self.op = job.op
+        self.priority = job.priority
+        self.deadline = job.deadline
+        self.retry = spec.retry
+        self.want_json = spec.want_json
         self.ctx = ctx
         self.attempt = 0
         json_limit = body_limit(spec.max_body_bytes, max_json_bytes, spec.want_json)
@@ -509,7 +518,7 @@ class FetchTransfer(Transfer):
 
     def abort(self) -> None:
         """Stop this fetch from any thread. Thread-safety: any thread."""
-        self.request_stop(self.job.op.id)
+        self.request_stop(self.op.id)
 
     # The transfer itself is the watchdog's ``ctx.abort_open``.
     __call__ = abort
@@ -520,8 +529,8 @@ class FetchTransfer(Transfer):
         A status the retry policy retries is judged on its head alone, as on
         the requests transport: its body is not read (``on_body`` cuts it).
         """
-        spec, request = self.spec, self.request
-        if retries_status(spec.retry, self.status, request.method, self.attempt):
+        request = self.request
+        if retries_status(self.retry, self.status, request.method, self.attempt):
             self.retrying = True
             return
         limit = self.limit

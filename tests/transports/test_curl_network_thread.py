@@ -8,6 +8,7 @@ cookie store for every transfer, downloads alongside requests.
 
 from __future__ import annotations
 
+import gc
 import socket
 import time
 from collections.abc import Callable
@@ -215,3 +216,26 @@ def test_an_engine_is_freed_after_close_even_with_images(
     # The image service keeps the engine's stream transport in a per-engine
     # WeakKeyDictionary; that transport must not keep the engine alive.
     assert ref() is None
+
+
+def test_a_fetch_in_flight_keeps_neither_its_job_nor_its_spec(
+    curl_engine: Callable[..., httpops.Engine], server: HTTPTestServer
+) -> None:
+    # The transfer copies what it needs, so the job and its spec die young instead of
+    # being promoted by the cyclic GC for every request in flight (docs/game-loop.md).
+    from httpops.transports import FetchSpec, Job
+
+    engine = curl_engine()
+    op = engine.get(server.url("/slow?delay=20"))
+    assert server.wait_for_requests(1, timeout=10)  # on the wire: the loop has taken it in
+
+    def held() -> list[object]:
+        return [
+            o
+            for o in gc.get_objects()
+            if (type(o) is Job and o.op is op) or (type(o) is FetchSpec and o.request.url == op.url)
+        ]
+
+    assert wait_for(lambda: not held(), timeout=5), held()
+    op.cancel()
+    assert engine.wait(op, timeout=10)
