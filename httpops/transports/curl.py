@@ -54,7 +54,13 @@ from .._errors import Canceled, OperationError
 from .._worker import lower_thread_priority
 from .curl_errors import Failure, translate
 from .curl_fetch import FetchOutcomes
-from .curl_transfer import FetchTransfer, HandleFactory, StreamTransfer, Transfer
+from .curl_transfer import (
+    FetchTransfer,
+    HandleFactory,
+    StreamTransfer,
+    Transfer,
+    release_writer,
+)
 from .workers import WorkerTransport
 
 if TYPE_CHECKING:
@@ -441,6 +447,7 @@ class NetworkLoop(FetchOutcomes):
             curl.setopt(pycurl.BUFFERSIZE, 1024 * 1024)
 
     def _release(self, curl: Any) -> None:
+        release_writer(curl)
         if len(self._spare) < _SPARE_HANDLES:
             curl.reset()
             self._spare.append(curl)

@@ -223,6 +223,30 @@ def header_lines(request: Request, cookie: str | None = None) -> list[bytes]:
     return lines
 
 
+class _BodyWriter:
+    """libcurl's WRITEFUNCTION for one easy handle, reused by every transfer it
+    carries: a bound ``on_body`` per transfer would be one more object per
+    request for the cyclic GC. The loop empties it when it releases the handle
+    (:func:`release_writer`), so a spare handle keeps no finished transfer alive.
+    """
+
+    __slots__ = ("transfer",)
+
+    def __init__(self) -> None:
+        self.transfer: Transfer | None = None
+
+    def __call__(self, data: bytes) -> Any:
+        transfer = self.transfer
+        return 0 if transfer is None else transfer.on_body(data)
+
+
+def release_writer(curl: pycurl.Curl) -> None:
+    """Forget the transfer a released handle carried (see :class:`_BodyWriter`)."""
+    writer: _BodyWriter | None = getattr(curl, "body_writer", None)
+    if writer is not None:
+        writer.transfer = None
+
+
 class Transfer:
     """Common state of a transfer: status, headers, timing, its easy handle, its hops.
 
@@ -324,7 +348,11 @@ class Transfer:
         cookie = cookie_header(self.jar, hop) if self.jar is not None else None
         factory.configure(curl, hop, deadline_ms, share=share, decode=self.decode, cookie=cookie)
         curl.setopt(pycurl.HEADERFUNCTION, self.header_function())
-        curl.setopt(pycurl.WRITEFUNCTION, self.on_body)
+        writer: _BodyWriter | None = getattr(curl, "body_writer", None)
+        if writer is None:
+            writer = curl.body_writer = _BodyWriter()
+        writer.transfer = self
+        curl.setopt(pycurl.WRITEFUNCTION, writer)
         if isinstance(hop.body, BodySource):
             hop.body.rewind()  # every attempt and every hop sends it from its first byte
             curl.setopt(pycurl.READFUNCTION, self.on_read)
