@@ -82,7 +82,12 @@ _DONE_PER_PASS = 8  # completions handled per pass; while more wait, no new work
 # of the throughput (3,245-3,695 against 5,080 req/s).
 _SLICE = 0.0005
 _YIELD = 0.0
-_MAX_ACTIVE = 10_000  # transfers in libcurl at once; the rest wait in our deque
+# Transfers in libcurl at once; the rest wait in our heap. None: from the
+# open-file limit when the loop is made (see active_bound).
+_MAX_ACTIVE: int | None = None
+_FD_RESERVE = 256  # files left to the rest of the process
+_MIN_ACTIVE = 64
+_MAX_ACTIVE_CEILING = 65_536
 _TICK = 0.05  # seconds between stall checks
 _MAX_WAIT = 0.5  # longest sleep in poll(); close() wakes the loop anyway
 _SPARE_HANDLES = 512  # easy handles kept for reuse (a new one costs a full setup)
@@ -91,6 +96,26 @@ _NEXT_HOP = float("inf")  # the priority of a redirect's next hop: before anythi
 # Above this many sockets some may have numbers libcurl's fdset() cannot
 # hold (FD_SETSIZE): sleep briefly, so those transfers still move.
 _MANY_SOCKETS = 900
+
+
+def active_bound() -> int:
+    """How many transfers libcurl may hold at once: each needs a socket.
+
+    The open-file limit less room for the rest of the process, so that a
+    thousand long-polls never put a short GET in a queue, and requests beyond
+    what the process can open wait their turn instead of failing with "Too
+    many open files". Raise the limit (``ulimit -n``) for more.
+
+    Thread-safety: any thread.
+    """
+    try:
+        import resource
+    except ImportError:  # not Unix
+        return 10_000
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return _MAX_ACTIVE_CEILING
+    return max(_MIN_ACTIVE, min(soft - _FD_RESERVE, _MAX_ACTIVE_CEILING))
 
 
 class CurlTransport:
@@ -164,6 +189,7 @@ class NetworkLoop(FetchOutcomes):
         # Network-thread state.
         self._multi: Any = None
         self._active: dict[Any, Transfer] = {}
+        self._max_active = active_bound() if _MAX_ACTIVE is None else _MAX_ACTIVE
         # Transfers waiting for libcurl: (-priority, order, transfer), a heap, so a
         # larger Job.priority is admitted first and one priority stays FIFO.
         self._waiting: list[tuple[float, int, Transfer]] = []
@@ -393,7 +419,7 @@ class NetworkLoop(FetchOutcomes):
     def _admit(self) -> None:
         waiting, active = self._waiting, self._active
         added = 0
-        while waiting and len(active) < _MAX_ACTIVE and added < _ADDS_PER_PASS:
+        while waiting and len(active) < self._max_active and added < _ADDS_PER_PASS:
             transfer = heapq.heappop(waiting)[2]
             if transfer.dropped:
                 continue
@@ -607,7 +633,7 @@ class NetworkLoop(FetchOutcomes):
             seconds = min(seconds, max(self._timers[0][0] - now, 0.0))
         if len(self._active) > _MANY_SOCKETS:
             seconds = min(seconds, 0.02)
-        if self._waiting and len(self._active) < _MAX_ACTIVE:
+        if self._waiting and len(self._active) < self._max_active:
             seconds = 0.0  # a slot is free (a transfer just ended): admit without sleeping
         poller = select.poll()
         if self._wake_r is not None:

@@ -63,3 +63,26 @@ def test_one_priority_stays_fifo(
     paced.open_gate()
     assert engine.wait(*ops, timeout=10)
     assert paced.arrivals == [f"/gate/n{i}" for i in range(5)]
+
+
+@pytest.mark.parametrize(
+    ("soft", "bound"),
+    [(1024, 768), (20_000, 19_744), (100, 64), (10**7, 65_536)],
+)
+def test_the_active_set_is_bounded_by_the_open_file_limit(
+    soft: int, bound: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each transfer in libcurl holds a socket: a bound of the old fixed 10,000 put the
+    # 10,001st request (a short GET behind 10,000 long-polls) in a queue for a minute.
+    import resource
+
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (soft, resource.RLIM_INFINITY))
+    assert curl.active_bound() == bound
+
+
+def test_an_unlimited_open_file_limit_gives_the_ceiling(monkeypatch: pytest.MonkeyPatch) -> None:
+    import resource
+
+    unlimited = (resource.RLIM_INFINITY, resource.RLIM_INFINITY)
+    monkeypatch.setattr(resource, "getrlimit", lambda which: unlimited)
+    assert curl.active_bound() == 65_536
