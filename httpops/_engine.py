@@ -783,7 +783,7 @@ class Engine(MethodsMixin):
         finally:
             ctx.finished = True
             # Nothing is left to break: drop the transport's references (a curl
-            # fetch's abort is its transfer's bound method, which holds ctx: a cycle).
+            # fetch's abort hook is its transfer, which holds ctx: a cycle).
             ctx.abort_open = ctx.active_stream = None
             self._watchdog.forget(ctx)
             # _complete() normally dropped it already: skip a second trip through the lock.

@@ -109,8 +109,8 @@ class Watchdog:
         self._stale = 0
         self._thread: threading.Thread | None = None
         self._closed = False
-        # (when, item) due at least _LAZY_AHEAD ahead; deque appends need no lock. Weak:
-        # a finished operation (its body, its socket) is not kept until the next wake.
+        # Entries due at least _LAZY_AHEAD ahead; deque appends need no lock. Weak: a
+        # finished operation (its body, its socket) is not kept until the next wake.
         self._pending: collections.deque[_LazyEntry] = collections.deque()
         self._draining = False  # True while _take_pending moves entries (see forget)
 

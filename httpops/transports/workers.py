@@ -47,6 +47,8 @@ class WorkerTransport:
         self.download_pool = WorkerPool(
             config.max_download_workers, "httpops-download", niceness=niceness
         )
+        # Bound once: every request's ctx.on_bytes (an attribute read binds anew).
+        self._touch = self.pool.touch
 
     def submit(self, job: Job) -> None:
         """Queue ``job`` on its pool. Thread-safety: any thread."""
@@ -63,7 +65,7 @@ class WorkerTransport:
         if ctx is None:
             return  # canceled while queued, or the engine is closing
         if not job.download:
-            ctx.on_bytes = self.pool.touch  # moving bytes is busy, not stuck (elastic rule)
+            ctx.on_bytes = self._touch  # moving bytes is busy, not stuck (elastic rule)
         try:
             outcome = job.work(ctx)
         except Exception as exc:  # OperationError, or a bug the engine reports
