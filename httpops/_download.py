@@ -54,7 +54,6 @@ from ._config import DEFAULT, Config, Default
 from ._download_paths import Target, claim_part, release_part, resolve_target, verify_confined
 from ._download_sink import FileSink
 from ._errors import (
-    BodyTooLarge,
     Canceled,
     ChecksumMismatch,
     HTTPStatusError,
@@ -77,6 +76,7 @@ from ._safe_files import SafeDir
 from ._transfer import (
     Outcome,
     check_complete,
+    check_promised_size,
     content_length,
     identity_headers,
     open_stream,
@@ -538,10 +538,7 @@ class DownloadJob:
         reads are paced here.
         """
         request, limit, total = self.request, self.max_bytes, self._total
-        if limit is not None and total is not None and total > limit:
-            raise BodyTooLarge(
-                request.method, request.url, f"Content-Length {total} exceeds the limit of {limit}"
-            )
+        check_promised_size(request, total, limit)
         ctx.restart_speed(offset)
         sink = FileSink(
             f, hashes, ctx, request, received=offset, limit=limit, end=end, overrun=self._overrun

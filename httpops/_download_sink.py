@@ -28,8 +28,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import BinaryIO
 
-from ._errors import BodyTooLarge, OperationError
+from ._errors import OperationError
 from ._resume import Hashes
+from ._transfer import body_over_limit
 from ._transport import Request
 from ._worker import TaskContext
 
@@ -91,10 +92,7 @@ class FileSink:
         received = self.received + len(data)
         limit = self.limit
         if limit is not None and received > limit:
-            request = self.request
-            self.error = BodyTooLarge(
-                request.method, request.url, f"body exceeds the limit of {limit} bytes"
-            )
+            self.error = body_over_limit(self.request, limit)
             return False
         if self.end is not None and received > self.end:
             self.error = self._overrun(self.end, received)

@@ -38,7 +38,9 @@ from .transports.body import body_limit, finish_fetch, json_too_large
 
 __all__ = [
     "Outcome",
+    "body_over_limit",
     "check_complete",
+    "check_promised_size",
     "fetch",
     "identity_headers",
     "open_stream",
@@ -275,12 +277,7 @@ def pump(
         BodyTooLarge: ``total`` or the bytes received exceed ``limit``.
         OperationError: Transport failure, cancel, deadline, or from ``on_chunk``.
     """
-    if limit is not None and total is not None and total > limit:
-        raise BodyTooLarge(
-            request.method,
-            request.url,
-            f"Content-Length {total} exceeds the limit of {limit}",
-        )
+    check_promised_size(request, total, limit)
     stop = ctx.check if check is None else check
     ctx.restart_speed(received)
     throttle = ctx.throttle
@@ -303,9 +300,7 @@ def pump(
             received += len(data)
             ctx.moved += len(data)
             if limit is not None and received > limit:  # checked before the bytes are kept
-                raise BodyTooLarge(
-                    request.method, request.url, f"body exceeds the limit of {limit} bytes"
-                )
+                raise body_over_limit(request, limit)
             on_chunk(data)
             if total is None or received < total:  # else the final report follows at once
                 ctx.progress(received, total)
@@ -313,6 +308,23 @@ def pump(
                 throttle.pace(len(data))  # wakes at once on cancel or close
     finally:
         ctx.active_stream = None
+
+
+def check_promised_size(request: Request, total: int | None, limit: int | None) -> None:
+    """Refuse, before any byte is read, a body whose promised size is over ``limit``.
+
+    Raises:
+        BodyTooLarge: ``total`` (the Content-Length) exceeds ``limit``.
+    """
+    if limit is not None and total is not None and total > limit:
+        raise BodyTooLarge(
+            request.method, request.url, f"Content-Length {total} exceeds the limit of {limit}"
+        )
+
+
+def body_over_limit(request: Request, limit: int) -> BodyTooLarge:
+    """The error for a body that grew past ``limit`` bytes while it was read."""
+    return BodyTooLarge(request.method, request.url, f"body exceeds the limit of {limit} bytes")
 
 
 def check_complete(request: Request, received: int, total: int | None) -> None:
