@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import httpops
+from tests.servers import HTTPTestServer
 
 # The suite runs once per transport: tests/run_both.sh sets HTTPOPS_TRANSPORT=curl
 # for its second pass. Unset, it means requests here, where the default ("auto")
@@ -67,6 +68,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
+
+
+@pytest.fixture(scope="module")
+def http_server() -> Iterator[HTTPTestServer]:
+    """The HTTP test app on 127.0.0.1, one per module; its handlers must not have
+    raised by the end. (tests/reliability makes one per test instead.)"""
+    with HTTPTestServer() as server:
+        yield server
+        assert server.errors == []
+
+
+@pytest.fixture
+def server(http_server: HTTPTestServer) -> HTTPTestServer:
+    """The module's HTTP server with its request log and counters cleared."""
+    http_server.clear()
+    http_server.reset_counters()
+    return http_server
 
 
 def _httpops_threads() -> set[threading.Thread]:

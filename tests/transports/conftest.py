@@ -5,32 +5,17 @@ The environment must not override it (``HTTPOPS_TRANSPORT``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import httpops
-from tests.servers import HTTPTestServer
 
 
 @pytest.fixture(autouse=True)
 def _no_transport_override(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HTTPOPS_TRANSPORT", raising=False)
-
-
-@pytest.fixture(scope="module")
-def http_server() -> Iterator[HTTPTestServer]:
-    with HTTPTestServer() as server:
-        yield server
-
-
-@pytest.fixture
-def server(http_server: HTTPTestServer) -> HTTPTestServer:
-    """The module's server with its records and counters cleared."""
-    http_server.clear()
-    http_server.reset_counters()
-    return http_server
 
 
 @pytest.fixture

@@ -1,31 +1,14 @@
-"""Fixtures for the download and image tests: the HTTP test server and engines that
-write into the test's own temporary directories."""
+"""Fixtures for the download and image tests: engines that write into the test's
+own temporary directories (the HTTP test server is tests/conftest.py's)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import httpops
-from tests.servers import HTTPTestServer
-
-
-@pytest.fixture(scope="module")
-def http_server() -> Iterator[HTTPTestServer]:
-    """The HTTP test app on 127.0.0.1; its handlers must not have raised by the end."""
-    with HTTPTestServer() as server:
-        yield server
-        assert server.errors == []
-
-
-@pytest.fixture
-def server(http_server: HTTPTestServer) -> HTTPTestServer:
-    """The module's server with its request log and counters cleared."""
-    http_server.clear()
-    http_server.reset_counters()
-    return http_server
 
 
 @pytest.fixture
