@@ -40,8 +40,8 @@ _COMPACT_MIN = 64
 _MAX_SLEEP = 1.0
 # An entry due at least this far ahead waits in a lock-free list until the
 # thread's next wake (within _MAX_SLEEP), dropped there if its operation has
-# ended by then: a small GET under the 60 s low-speed window never touches the
-# lock or the heap. Nearer entries go straight into the heap.
+# ended by then (or sooner: see watch): a small GET under the 60 s low-speed
+# window never touches the lock or the heap. Nearer entries go straight into the heap.
 _LAZY_AHEAD = 2 * _MAX_SLEEP
 
 
@@ -124,7 +124,22 @@ class Watchdog:
         if when is None:
             return
         if self._thread is not None and not self._closed and when - self._clock() >= _LAZY_AHEAD:
-            self._pending.append(_LazyEntry(item, when))
+            pending = self._pending
+            pending.append(_LazyEntry(item, when))
+            # Look at the two oldest: an ended operation's entry is dropped now, not
+            # at the next wake, so a burst of short requests does not keep thousands
+            # of them (objects the cyclic collector tracks and would promote to its
+            # oldest generation, making every full collection longer and more
+            # frequent). A live one goes to the back. Lock-free: popleft and append
+            # are atomic, and a concurrent _take_pending takes what it finds.
+            for _ in range(2):
+                try:
+                    oldest = pending.popleft()
+                except IndexError:
+                    break
+                alive = oldest()
+                if alive is not None and not alive.finished:
+                    pending.append(oldest)
             return
         with self._cond:
             # finished is set before forget() runs: checked here, under the lock, a

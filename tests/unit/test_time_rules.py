@@ -100,3 +100,25 @@ def test_the_watchdog_stops_an_operation_at_its_deadline() -> None:
     assert wait_for(lambda: ctx.stop_error is not None, timeout=5.0)
     assert dog.close(timeout=5.0)
     assert isinstance(ctx.stop_error, httpops.DeadlineExceeded)
+
+
+def test_entries_of_ended_operations_do_not_pile_up_until_the_next_wake() -> None:
+    # 10,000 short GETs a second each leave a lazy entry: dropped as later ones
+    # arrive, not kept (objects the collector tracks) until the thread wakes.
+    clock = Clock()
+    dog = Watchdog(clock, name="httpops-test-watchdog")
+    first = _ctx(clock, 0.5, None, 60.0)
+    dog.watch(first, first.first_inspection())  # near: the heap; starts the thread
+    survivor = _ctx(clock, 30.0, None, 60.0)
+    with dog._cond:  # the thread cannot take the lazy entries in meanwhile
+        dog.watch(survivor, survivor.first_inspection())
+        for _ in range(1000):
+            ctx = _ctx(clock, 30.0, None, 60.0)
+            dog.watch(ctx, ctx.first_inspection())
+            ctx.finished = True
+            dog.forget(ctx)
+        assert len(dog._pending) <= 2  # the survivor, and at most the newest
+    clock.now = 131.0  # the survivor's deadline passed: it was kept, and is judged
+    assert wait_for(lambda: survivor.stop_error is not None, timeout=5.0)
+    assert dog.close(timeout=5.0)
+    assert isinstance(survivor.stop_error, httpops.DeadlineExceeded)
