@@ -38,12 +38,12 @@ import logging
 import os
 import threading
 import weakref
-import zlib
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ._config import DEFAULT, Default, default_image_cache_dir
+from ._crc import crc32
 from ._download import store_as_sent
 from ._errors import (
     Canceled,
@@ -335,7 +335,7 @@ class ImageService:
             data is None
             or len(data) != entry.size
             or sniff(data[:SNIFF_BYTES]) is None
-            or f"{zlib.crc32(data) & 0xFFFFFFFF:08x}" != entry.crc32
+            or f"{crc32(data) & 0xFFFFFFFF:08x}" != entry.crc32
         ):
             log.warning("image cache file %s is damaged; fetching it again", entry.path)
             return None
@@ -360,7 +360,7 @@ class ImageService:
                         if len(head) >= SNIFF_BYTES:  # decided before the rest arrives
                             kind = self._kind_of(bytes(head), request.url)
                     f.write(data)
-                    crc = zlib.crc32(data, crc)
+                    crc = crc32(data, crc)
 
                 size = pump(
                     ctx, stream, request, limit=self.max_bytes, chunk_size=self._chunk,

@@ -19,10 +19,10 @@ import hashlib
 import json
 import logging
 import re
-import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from ._crc import crc32
 from ._response import Headers
 from ._safe_files import SafeDir
 
@@ -128,8 +128,8 @@ class Hashes:
         self.length = 0
 
     def update(self, data: bytes | bytearray) -> None:
-        """Add the next chunk (zlib and hashlib release the GIL on big chunks)."""
-        self.crc = zlib.crc32(data, self.crc)
+        """Add the next chunk (the CRC and hashlib release the GIL on big chunks)."""
+        self.crc = crc32(data, self.crc)
         if self.sha is not None:
             self.sha.update(data)
         self.length += len(data)
