@@ -9,11 +9,16 @@ was the one cost ``curl -o`` does not have. Without it, zlib's.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
+from typing import Protocol
 
 __all__ = ["crc32"]
 
-crc32: Callable[[bytes | bytearray | memoryview, int], int]
+
+class _Crc32(Protocol):
+    def __call__(self, data: bytes | bytearray | memoryview, value: int = 0, /) -> int: ...
+
+
+crc32: _Crc32
 try:
     from isal.isal_zlib import crc32
 except ImportError:  # the fast extra is not installed
