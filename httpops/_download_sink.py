@@ -13,8 +13,8 @@ worker.
 Per call of :meth:`FileSink.add` the Python work is small (two comparisons,
 a counter, a copy into the buffer): libcurl hands over at most 16 KiB at a
 time. Once the buffer holds ``FLUSH_BYTES`` it is written and hashed in one
-go -- ``write()``, ``zlib.crc32`` and ``hashlib`` release the GIL for such a
-buffer, so the host's frame runs meanwhile.
+go -- ``write()``, the CRC32 (:mod:`httpops._crc`) and ``hashlib`` release
+the GIL for such a buffer, so the host's frame runs meanwhile.
 
 Thread-safety: :meth:`add` and :meth:`flush_quietly` on the receiving
 thread, under the stream's lock; :meth:`flush` on the worker once the

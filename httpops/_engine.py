@@ -120,26 +120,6 @@ def _drop_tracebacks(error: BaseException) -> None:
         current = current.__cause__ or current.__context__
 
 
-def _fetch_work(engine: Engine, spec: FetchSpec, ctx: TaskContext) -> Outcome:
-    """An in-memory fetch on a worker (the ``work`` of GET/POST/JSON operations)."""
-    config, request = engine.config, spec.request
-    try:
-        return fetch(
-            ctx,
-            engine.transport,
-            request,
-            retry=request.retry,
-            max_body_bytes=config.max_body_bytes,
-            chunk_size=config.chunk_size,
-            want_json=spec.want_json,
-            clock=engine.clock,
-            max_json_bytes=config.max_json_bytes,
-        )
-    finally:
-        if isinstance(request.body, BodySource):
-            request.body.close()  # the files it opened, whatever happened
-
-
 class Engine(MethodsMixin):
     """Non-blocking HTTP for a host that polls: workers do I/O, ``poll()`` runs callbacks.
 
@@ -796,7 +776,22 @@ class Engine(MethodsMixin):
         spec = ctx.op._fetch
         if spec is None:  # pragma: no cover - _start sets it for every fetch
             raise RuntimeError(f"operation {ctx.op.id} has no fetch to run")
-        return _fetch_work(self, spec, ctx)
+        config, request = self.config, spec.request
+        try:
+            return fetch(
+                ctx,
+                self.transport,
+                request,
+                retry=request.retry,
+                max_body_bytes=config.max_body_bytes,
+                chunk_size=config.chunk_size,
+                want_json=spec.want_json,
+                clock=self.clock,
+                max_json_bytes=config.max_json_bytes,
+            )
+        finally:
+            if isinstance(request.body, BodySource):
+                request.body.close()  # the files it opened, whatever happened
 
     def _wants_progress(self, op: Operation) -> bool:
         """Whether a progress callback or listener would see ``op``'s progress."""

@@ -606,17 +606,16 @@ class FetchTransfer(Transfer):
         self._head_parsed = True
         lines = self._head
         start = 0
-        status_line = ""
+        answer: tuple[int, str] | None = None
         for index, line in enumerate(lines):
             if line.startswith(b"HTTP/"):
-                start, status_line = index, line.decode("latin-1").rstrip("\r\n")
-                status = _status_line(status_line)[0]
-                if status >= 200 or status == 0:
+                start, answer = index, _status_line(line.decode("latin-1").rstrip("\r\n"))
+                if answer[0] >= 200 or answer[0] == 0:
                     break  # the final answer (a 1xx is followed by another; a proxy's
                     # CONNECT answer is never passed: SUPPRESS_CONNECT_HEADERS)
-        if not status_line:
+        if answer is None:
             return  # no answer at all (the hop failed before one)
-        self.status, self.reason = _status_line(status_line)
+        self.status, self.reason = answer
         pairs: list[tuple[str, str]] = []
         for index in range(start + 1, len(lines)):
             text = lines[index].decode("latin-1").rstrip("\r\n")
