@@ -122,30 +122,27 @@ class _Marker:
 
 
 def test_a_finished_request_is_freed_by_reference_counting_alone(
-    http_server: HTTPTestServer, fast_config: Callable[..., httpops.Config]
+    http_server: HTTPTestServer,
+    make_engine: Callable[..., httpops.Engine],
+    fast_config: Callable[..., httpops.Config],
 ) -> None:
     # No reference cycle per request: with the cyclic collector off (as a game may
     # keep it during play), a finished GET and everything it held are freed.
-    engine = httpops.Engine(fast_config())
+    engine = make_engine(fast_config())
+    assert engine.get(f"{http_server.base_url}/json").result(timeout=10)  # warm up
+    gc.collect()
+    gc.disable()
     try:
-        assert engine.get(f"{http_server.base_url}/json").result(timeout=10)  # warm up
-        gc.collect()
-        gc.disable()
-        try:
-            # One that succeeds, one the server fails, one that cannot connect.
-            for path, ok in (("/json", True), ("/status/404", False), (None, False)):
-                marker = _Marker()
-                gone = weakref.ref(marker)
-                url = "http://127.0.0.1:9/" if path is None else f"{http_server.base_url}{path}"
-                op = engine.get(url, marker)
-                del marker
-                assert engine.wait(op, timeout=10) and (op.error is None) is ok, op.error
-                del op
-                # The worker that ran it lets go of its job a moment later.
-                assert wait_for(lambda ref=gone: ref() is None), (
-                    f"{path}: kept by a reference cycle"
-                )
-        finally:
-            gc.enable()
+        # One that succeeds, one the server fails, one that cannot connect.
+        for path, ok in (("/json", True), ("/status/404", False), (None, False)):
+            marker = _Marker()
+            gone = weakref.ref(marker)
+            url = "http://127.0.0.1:9/" if path is None else f"{http_server.base_url}{path}"
+            op = engine.get(url, marker)
+            del marker
+            assert engine.wait(op, timeout=10) and (op.error is None) is ok, op.error
+            del op
+            # The worker that ran it lets go of its job a moment later.
+            assert wait_for(lambda ref=gone: ref() is None), f"{path}: kept by a reference cycle"
     finally:
-        engine.close()
+        gc.enable()
